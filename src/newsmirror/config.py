@@ -1,0 +1,261 @@
+"""Reading and validating ``newsmirror.toml``.
+
+Every problem is reported as one :class:`ConfigError` naming the file and the entry, before
+anything is fetched or written.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import __version__
+from .exceptions import ConfigError
+
+DEFAULT_USER_AGENT = f"newsmirror/{__version__} (+https://github.com/newsmirror/newsmirror)"
+RETENTIONS = ("keep", "window")
+# Characters that cannot appear in one level of the category path (it becomes a folder name).
+_BAD_FOLDER_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    concurrency: int = 16
+    per_host: int = 4
+    timeout: float = 20.0
+    max_bytes: int = 20_000_000
+    retries: int = 2
+    user_agent: str = DEFAULT_USER_AGENT
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    dir: Path
+    state: Path
+    image_proxy: str = ""
+    max_items: int = 15
+    retention: str = "keep"
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.dir / "source" / "_posts"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    group: str
+    site: str
+    channel: str
+    url: str                      # resolved: http(s):// or file://
+    author: str
+    max_items: int
+    include: re.Pattern[str] | None = None
+    exclude: re.Pattern[str] | None = None
+
+    @property
+    def key(self) -> str:
+        """The channel's folder under ``source/_posts``, also its key in the store."""
+        return f"{self.group}/{self.site}/{self.channel}"
+
+    def wants(self, title: str) -> bool:
+        """Whether the include / exclude filters keep an item with this title."""
+        if self.include is not None and not self.include.search(title):
+            return False
+        return self.exclude is None or not self.exclude.search(title)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    rsshub_base: str
+    output: OutputSettings
+    fetch: FetchSettings
+    channels: tuple[Channel, ...] = field(default_factory=tuple)
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "rsshub": {"base": str},
+    "output": {
+        "dir": str, "state": str, "image_proxy": str, "max_items": int, "retention": str,
+    },
+    "fetch": {
+        "concurrency": int, "per_host": int, "timeout": (int, float), "max_bytes": int,
+        "retries": int, "user_agent": str,
+    },
+}
+_CHANNEL_KEYS: dict[str, type] = {
+    "group": str, "site": str, "channel": str, "url": str, "author": str,
+    "max_items": int, "include": str, "exclude": str,
+}
+_CHANNEL_REQUIRED = ("group", "site", "channel", "url")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a config file. Raises :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Validate an already-decoded TOML document; ``path`` anchors relative paths."""
+    where = str(path)
+    unknown = set(data) - set(_SCHEMA) - {"channel"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown table or key {_names(unknown)}")
+    tables = {name: _table(data, name, where) for name in _SCHEMA}
+    for name, table in tables.items():
+        _check_keys(table, _SCHEMA[name], f"{where}: [{name}]")
+
+    folder = path.resolve().parent
+    base = tables["rsshub"].get("base", "https://rsshub.app").rstrip("/")
+    if urlsplit(base).scheme not in ("http", "https"):
+        raise ConfigError(f"{where}: [rsshub] base must be an http(s) URL, not {base!r}")
+
+    out = tables["output"]
+    out_dir = _resolve_path(out.get("dir", "site"), folder)
+    state = _resolve_path(out["state"], folder) if "state" in out else out_dir / ".newsmirror" / "state.db"
+    retention = out.get("retention", "keep")
+    if retention not in RETENTIONS:
+        raise ConfigError(f"{where}: [output] retention must be one of {RETENTIONS}, not {retention!r}")
+    image_proxy = out.get("image_proxy", "")
+    if image_proxy and urlsplit(image_proxy).scheme not in ("http", "https"):
+        raise ConfigError(f"{where}: [output] image_proxy must be an http(s) URL prefix")
+    output = OutputSettings(
+        dir=out_dir, state=state, image_proxy=image_proxy,
+        max_items=_positive(out.get("max_items", 15), f"{where}: [output] max_items"),
+        retention=retention,
+    )
+
+    f = tables["fetch"]
+    fetch = FetchSettings(
+        concurrency=_positive(f.get("concurrency", 16), f"{where}: [fetch] concurrency"),
+        per_host=_positive(f.get("per_host", 4), f"{where}: [fetch] per_host"),
+        timeout=float(_positive(f.get("timeout", 20), f"{where}: [fetch] timeout")),
+        max_bytes=_positive(f.get("max_bytes", 20_000_000), f"{where}: [fetch] max_bytes"),
+        retries=_non_negative(f.get("retries", 2), f"{where}: [fetch] retries"),
+        user_agent=f.get("user_agent", DEFAULT_USER_AGENT),
+    )
+
+    raw_channels = data.get("channel", [])
+    if not isinstance(raw_channels, list):
+        raise ConfigError(f"{where}: 'channel' must be an array of tables ([[channel]])")
+    channels: list[Channel] = []
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(raw_channels, 1):
+        channel = _channel(entry, number, where, base, folder, output.max_items)
+        if channel.key in seen:
+            raise ConfigError(
+                f"{where}: channel #{number} ({channel.key}) repeats channel #{seen[channel.key]}"
+            )
+        seen[channel.key] = number
+        channels.append(channel)
+    return Config(path=path, rsshub_base=base, output=output, fetch=fetch, channels=tuple(channels))
+
+
+def resolve_url(url: str, rsshub_base: str, folder: Path) -> str:
+    """``rsshub:/x`` -> base + /x; http(s) and file URLs as they are; anything else is a path."""
+    if url.startswith("rsshub:"):
+        route = url[len("rsshub:"):]
+        return rsshub_base + ("" if route.startswith("/") else "/") + route
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("http", "https", "file"):
+        return url
+    if len(scheme) > 1:  # one letter is a Windows drive, not a scheme
+        raise ConfigError(f"unsupported URL scheme {scheme!r}")
+    return (folder / url).resolve().as_uri()
+
+
+def _channel(entry: Any, number: int, where: str, base: str, folder: Path,
+             default_max: int) -> Channel:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: channel #{number} must be a table")
+    label = "/".join(str(entry.get(k, "?")) for k in ("group", "site", "channel"))
+    ctx = f"{where}: channel #{number} ({label})"
+    _check_keys(entry, _CHANNEL_KEYS, ctx)
+    missing = [k for k in _CHANNEL_REQUIRED if k not in entry]
+    if missing:
+        raise ConfigError(f"{ctx}: missing {_names(missing)}")
+    for level in ("group", "site", "channel"):
+        value = entry[level]
+        if not value.strip() or _BAD_FOLDER_CHARS.search(value) or value.startswith((".", "_")):
+            raise ConfigError(
+                f"{ctx}: {level} {value!r} cannot be a folder name: empty, '/', '\\', control "
+                "characters, or a leading '.' or '_' (Hexo skips such folders)"
+            )
+    try:
+        url = resolve_url(entry["url"], base, folder)
+    except ConfigError as exc:
+        raise ConfigError(f"{ctx}: url {entry['url']!r}: {exc}") from None
+    return Channel(
+        group=entry["group"], site=entry["site"], channel=entry["channel"], url=url,
+        author=entry.get("author", entry["site"]),
+        max_items=_positive(entry.get("max_items", default_max), f"{ctx}: max_items"),
+        include=_regex(entry.get("include"), f"{ctx}: include"),
+        exclude=_regex(entry.get("exclude"), f"{ctx}: exclude"),
+    )
+
+
+def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    return table
+
+
+def _check_keys(table: dict[str, Any], schema: dict[str, Any], ctx: str) -> None:
+    unknown = set(table) - set(schema)
+    if unknown:
+        raise ConfigError(f"{ctx}: unknown key {_names(unknown)}")
+    for key, value in table.items():
+        expected = schema[key]
+        # bool is an int in Python; a TOML true is never a number here.
+        if isinstance(value, bool) or not isinstance(value, expected):
+            kinds = expected if isinstance(expected, tuple) else (expected,)
+            wanted = " or ".join({int: "an integer", float: "a number", str: "a string"}[k]
+                                 for k in kinds)
+            raise ConfigError(f"{ctx}: {key} must be {wanted}, not {value!r}")
+
+
+def _regex(pattern: str | None, ctx: str) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{ctx}: bad regex {pattern!r}: {exc}") from None
+
+
+def _positive(value: int | float, ctx: str) -> Any:
+    if value <= 0:
+        raise ConfigError(f"{ctx} must be greater than 0, not {value!r}")
+    return value
+
+
+def _non_negative(value: int, ctx: str) -> int:
+    if value < 0:
+        raise ConfigError(f"{ctx} must not be negative, not {value!r}")
+    return value
+
+
+def _resolve_path(value: str, folder: Path) -> Path:
+    return (folder / Path(value).expanduser()).resolve()
+
+
+def _names(keys: Any) -> str:
+    return ", ".join(repr(k) for k in sorted(keys))

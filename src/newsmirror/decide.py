@@ -1,0 +1,101 @@
+"""Pure decisions: who an item is, what its file is called, whether it must be written.
+
+Nothing here touches the network, the disk or the database, so every rule is tested on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from .hexo import hexo_title
+from .types import Entry
+
+MAX_NAME_BYTES = 255          # one path component on ext4, APFS, NTFS (in UTF-16 units there)
+_EXTENSION = ".md"
+# NAME drops these from TITLE (FORMAT.md §3); control characters go too: no file system wants them.
+_NAME_REMOVED = re.compile(r"[\r\n#.\x00-\x1f\x7f]")
+_WINDOWS_RESERVED = re.compile(r"(?i)(con|prn|aux|nul|com[0-9]|lpt[0-9])")
+
+
+class Change(Enum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store remembers of an item."""
+
+    file: str
+    content_hash: str
+    picsum: int
+    first_seen: float
+
+
+def item_identity(entry: Entry) -> str:
+    """A stable identity: the guid, else the link, else a hash of title and date."""
+    if entry.guid:
+        return "guid:" + entry.guid
+    if entry.link:
+        return "link:" + entry.link
+    digest = hashlib.sha256(f"{entry.title}\x00{entry.date_text or ''}".encode()).hexdigest()
+    return "hash:" + digest[:32]
+
+
+def picsum_number(identity: str) -> int:
+    """The picsum fallback's N (0–10000), the same for the same item on every run."""
+    return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") % 10001
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def post_name(title: str) -> str:
+    """NAME (FORMAT.md §3): TITLE without newlines, ``#`` and ``.``; never empty or reserved."""
+    name = _NAME_REMOVED.sub("", hexo_title(title)).strip()
+    # Hexo silently skips posts whose name starts with "_" (a title like "[图] …" gives one).
+    name = name.lstrip("_ \t")
+    if _WINDOWS_RESERVED.fullmatch(name):
+        name += "_"
+    return name
+
+
+def _shorten(name: str, max_bytes: int) -> str:
+    """Cut at a character boundary so that the UTF-8 form fits ``max_bytes``."""
+    encoded = name.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return name
+    return encoded[:max_bytes].decode("utf-8", errors="ignore").rstrip()
+
+
+def file_name(title: str, identity: str, taken: set[str]) -> str:
+    """The post's file name in its channel folder, distinct from every name in ``taken``.
+
+    ``taken`` holds the case-folded names other items of the channel already own (case-folded
+    because macOS and Windows file systems would merge ``A.md`` and ``a.md``). A clash, or a title
+    that leaves no name, gets a suffix drawn from the item's identity: deterministic, and it does
+    not depend on which other items exist.
+    """
+    tag = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    base = post_name(title)
+    limit = MAX_NAME_BYTES - len(_EXTENSION)
+    if base:
+        candidate = _shorten(base, limit) + _EXTENSION
+        if candidate.casefold() not in taken:
+            return candidate
+        return _shorten(base, limit - len(tag) - 1) + "-" + tag + _EXTENSION
+    return "untitled-" + tag + _EXTENSION
+
+
+def decide_change(known: Known | None, new_hash: str, file_present: bool) -> Change:
+    """Whether an item's post must be written: new, changed upstream, or (missing file) restored."""
+    if known is None:
+        return Change.NEW
+    if known.content_hash != new_hash or not file_present:
+        return Change.UPDATED
+    return Change.UNCHANGED

@@ -1,0 +1,35 @@
+"""One hierarchy for every error newsmirror reports."""
+
+from __future__ import annotations
+
+
+class NewsmirrorError(Exception):
+    """Base class of all newsmirror errors."""
+
+
+class ConfigError(NewsmirrorError):
+    """The configuration file is missing, malformed or inconsistent (exit code 2)."""
+
+
+class FeedError(NewsmirrorError):
+    """One feed could not be fetched or parsed; the run goes on with the others."""
+
+
+class NotModified(FeedError):
+    """The server answered 304: nothing to do for this feed."""
+
+
+class Deferred(FeedError):
+    """The server asked us (Retry-After) not to come back before a given time."""
+
+    def __init__(self, message: str, until: float) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class StorageError(NewsmirrorError):
+    """The state database could not be opened or is newer than this version."""
+
+
+class LockedError(StorageError):
+    """Another newsmirror run holds the state lock."""

@@ -1,0 +1,271 @@
+"""The state database (SQLite, WAL): per-feed HTTP state and health, per-item identity and files.
+
+Everything else talks to the database through :class:`Store`'s methods; the schema and its
+migrations live here only, keyed on ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .decide import Known
+from .exceptions import LockedError, StorageError
+from .types import HTTPValidators
+
+# Each migration takes the schema from version i to i + 1.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        channel        TEXT PRIMARY KEY,   -- group/site/channel
+        url            TEXT NOT NULL,
+        etag           TEXT,
+        last_modified  TEXT,
+        settings_hash  TEXT,               -- validators only count for the same url and settings
+        last_attempt   REAL,
+        last_ok        REAL,
+        last_error_at  REAL,
+        last_error     TEXT,
+        failures       INTEGER NOT NULL DEFAULT 0,
+        retry_after    REAL
+    );
+    CREATE TABLE items (
+        channel        TEXT NOT NULL,
+        identity       TEXT NOT NULL,
+        file           TEXT NOT NULL,      -- file name inside the channel folder
+        file_key       TEXT NOT NULL,      -- case-folded file name, unique per channel
+        content_hash   TEXT NOT NULL,
+        picsum         INTEGER NOT NULL,
+        first_seen     REAL NOT NULL,
+        last_seen      REAL NOT NULL,
+        title          TEXT NOT NULL,
+        link           TEXT,
+        PRIMARY KEY (channel, identity),
+        UNIQUE (channel, file_key)
+    );
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    channel: str
+    url: str
+    validators: HTTPValidators
+    settings_hash: str | None
+    last_attempt: float | None
+    last_ok: float | None
+    last_error_at: float | None
+    last_error: str | None
+    failures: int
+    retry_after: float | None
+    items: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    identity: str
+    file: str
+    content_hash: str
+    picsum: int
+    first_seen: float
+    last_seen: float
+    title: str
+    link: str | None
+
+
+class RunLock:
+    """An exclusive lock beside the database, held for a whole run.
+
+    ``flock`` locks vanish with the process that held them, so a run killed with SIGKILL leaves
+    no stale lock behind.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path.with_name(db_path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockedError(f"{self.path}: another newsmirror run is using this state") from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Store:
+    """SQLite state. Not thread-safe: one run uses it from one thread."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            if read_only:
+                if not path.exists():
+                    raise StorageError(f"{path}: no state yet (run 'newsmirror run' first)")
+                self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            elif str(path) == ":memory:":
+                self._db = sqlite3.connect(":memory:")
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate(read_only)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{path}: cannot open state database: {exc}") from None
+
+    @classmethod
+    def for_dry_run(cls, path: Path) -> "Store":
+        """The state read-only if it exists, else an empty one in memory: a dry run writes nothing."""
+        if path.exists():
+            return cls(path, read_only=True)
+        return cls(Path(":memory:"))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self, read_only: bool) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path}: state schema {version} is newer than this newsmirror ({SCHEMA_VERSION})"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if read_only:
+            raise StorageError(f"{self.path}: state needs an upgrade; run 'newsmirror run' once")
+        with self._db:
+            for number in range(version, SCHEMA_VERSION):
+                self._db.executescript(_MIGRATIONS[number])
+                self._db.execute(f"PRAGMA user_version = {number + 1}")
+
+    # ------------------------------------------------------------------------- feeds
+
+    def feed_state(self, channel: str) -> FeedState | None:
+        row = self._db.execute(
+            "SELECT channel, url, etag, last_modified, settings_hash, last_attempt, last_ok,"
+            " last_error_at, last_error, failures, retry_after FROM feeds WHERE channel = ?",
+            (channel,),
+        ).fetchone()
+        return None if row is None else _feed_state(row)
+
+    def feed_states(self) -> list[FeedState]:
+        rows = self._db.execute(
+            "SELECT f.channel, f.url, f.etag, f.last_modified, f.settings_hash, f.last_attempt,"
+            " f.last_ok, f.last_error_at, f.last_error, f.failures, f.retry_after,"
+            " (SELECT COUNT(*) FROM items i WHERE i.channel = f.channel)"
+            " FROM feeds f ORDER BY f.channel"
+        ).fetchall()
+        return [_feed_state(row[:11], items=row[11]) for row in rows]
+
+    def _upsert_feed(self, channel: str, url: str, **fields: object) -> None:
+        names = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in fields)
+        self._db.execute(
+            f"INSERT INTO feeds (channel, url, {names}) VALUES (?, ?, {marks})"
+            f" ON CONFLICT(channel) DO UPDATE SET url = excluded.url, {updates}",
+            (channel, url, *fields.values()),
+        )
+
+    def record_fetch_ok(self, channel: str, url: str, validators: HTTPValidators,
+                        settings_hash: str, now: float) -> None:
+        with self._db:
+            self._upsert_feed(channel, url, etag=validators.etag,
+                              last_modified=validators.last_modified, settings_hash=settings_hash,
+                              last_attempt=now, last_ok=now, failures=0, retry_after=None)
+
+    def record_not_modified(self, channel: str, url: str, now: float) -> None:
+        with self._db:
+            self._upsert_feed(channel, url, last_attempt=now, last_ok=now, failures=0,
+                              retry_after=None)
+
+    def record_failure(self, channel: str, url: str, message: str, now: float,
+                       retry_after: float | None = None) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO feeds (channel, url, last_attempt, last_error_at, last_error,"
+                " failures, retry_after) VALUES (?, ?, ?, ?, ?, 1, ?)"
+                " ON CONFLICT(channel) DO UPDATE SET url = excluded.url,"
+                " last_attempt = excluded.last_attempt, last_error_at = excluded.last_error_at,"
+                " last_error = excluded.last_error, failures = feeds.failures + 1,"
+                " retry_after = excluded.retry_after",
+                (channel, url, now, now, message, retry_after),
+            )
+
+    # ------------------------------------------------------------------------- items
+
+    def known_items(self, channel: str) -> dict[str, ItemRecord]:
+        rows = self._db.execute(
+            "SELECT identity, file, content_hash, picsum, first_seen, last_seen, title, link"
+            " FROM items WHERE channel = ?",
+            (channel,),
+        )
+        return {row[0]: ItemRecord(*row) for row in rows}
+
+    def record_items(self, channel: str, items: Iterable[ItemRecord]) -> None:
+        """Record items whose files are in place (or unchanged), in one transaction."""
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO items (channel, identity, file, file_key, content_hash, picsum,"
+                " first_seen, last_seen, title, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(channel, identity) DO UPDATE SET file = excluded.file,"
+                " file_key = excluded.file_key, content_hash = excluded.content_hash,"
+                " last_seen = excluded.last_seen, title = excluded.title, link = excluded.link",
+                [(channel, i.identity, i.file, i.file.casefold(), i.content_hash, i.picsum,
+                  i.first_seen, i.last_seen, i.title, i.link) for i in items],
+            )
+
+    def forget_items(self, channel: str, identities: Iterable[str]) -> None:
+        with self._db:
+            self._db.executemany("DELETE FROM items WHERE channel = ? AND identity = ?",
+                                 [(channel, identity) for identity in identities])
+
+    def iter_items(self) -> Iterator[tuple[str, ItemRecord]]:
+        rows = self._db.execute(
+            "SELECT channel, identity, file, content_hash, picsum, first_seen, last_seen, title,"
+            " link FROM items ORDER BY channel, first_seen"
+        )
+        for row in rows:
+            yield row[0], ItemRecord(*row[1:])
+
+
+def known_of(record: ItemRecord) -> Known:
+    return Known(file=record.file, content_hash=record.content_hash, picsum=record.picsum,
+                 first_seen=record.first_seen)
+
+
+def _feed_state(row: tuple, items: int = 0) -> FeedState:
+    return FeedState(
+        channel=row[0], url=row[1], validators=HTTPValidators(row[2], row[3]),
+        settings_hash=row[4], last_attempt=row[5], last_ok=row[6], last_error_at=row[7],
+        last_error=row[8], failures=row[9], retry_after=row[10], items=items,
+    )

@@ -1,0 +1,54 @@
+"""Typed objects passed between the stages: config -> fetch -> parse -> clean -> store -> write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPValidators:
+    """What a conditional GET sends back to the server."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """The bytes of one feed as the server (or the file system) gave them."""
+
+    url: str
+    content: bytes
+    content_type: str | None = None
+    validators: HTTPValidators = HTTPValidators()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a feed, fields as served (no cleaning yet)."""
+
+    title: str
+    link: str | None
+    guid: str | None
+    body: str                    # HTML, exactly as served
+    date_text: str | None        # the date as written in the feed
+    published: datetime | None   # the same date parsed, timezone-aware UTC
+    image: str | None = None     # enclosure / JSON Feed image, used when the body has none
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    url: str
+    title: str
+    kind: str                    # "rss", "atom" or "json"
+    entries: tuple[Entry, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanBody:
+    """A body that is safe to publish, and the image that leads it."""
+
+    html: str
+    lead_image: str | None
+    sanitized: bool              # True when unsafe markup had to be removed

@@ -1,0 +1,66 @@
+"""Putting post files on disk: atomically, and never outside their channel folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .exceptions import NewsmirrorError
+
+_TEMP_PREFIX = ".newsmirror-"
+
+
+class UnsafePath(NewsmirrorError):
+    """A computed path would leave its channel folder."""
+
+
+def channel_folder(posts_dir: Path, group: str, site: str, channel: str) -> Path:
+    return posts_dir / group / site / channel
+
+
+def post_path(folder: Path, name: str) -> Path:
+    """``folder/name``, refusing any name that is not one plain component."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise UnsafePath(f"refusing file name {name!r}")
+    path = folder / name
+    if path.parent != folder:
+        raise UnsafePath(f"refusing file name {name!r}")
+    return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and a rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def remove_post(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def remove_stale_temp_files(folder: Path) -> int:
+    """Temp files a killed run left behind (they are never read; this only tidies)."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for temp in folder.rglob(_TEMP_PREFIX + "*.tmp"):
+        try:
+            temp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

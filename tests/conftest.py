@@ -1,0 +1,164 @@
+"""Shared fixtures: golden cases, loopback HTTP servers, config files."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+GOLDEN = TESTS / "golden"
+PICSUM_N = re.compile(r"(https://picsum\.photos/400/300\?random=)\d+")
+IMAGE_PROXY = "https://cors.zfour.workers.dev/?"
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    name: str
+    folder: Path
+    group: str
+    site: str
+    channel: str
+    expected_path: str
+    picsum_fallback: bool
+    crawl_time: str | None
+
+    @property
+    def feed(self) -> bytes:
+        return (self.folder / "feed.xml").read_bytes()
+
+    @property
+    def expected(self) -> str:
+        return (self.folder / "expected.md").read_bytes().decode("utf-8")
+
+
+def golden_cases() -> list[GoldenCase]:
+    cases = []
+    for folder in sorted(GOLDEN.iterdir()):
+        data = tomllib.loads((folder / "case.toml").read_text("utf-8"))
+        cases.append(GoldenCase(folder.name, folder, data["group"], data["site"], data["channel"],
+                                data["expected_path"], data["picsum_fallback"],
+                                data.get("crawl_time")))
+    return cases
+
+
+def mask_picsum(text: str) -> str:
+    return PICSUM_N.sub(r"\1N", text)
+
+
+# --------------------------------------------------------------------------- loopback HTTP server
+
+import gzip
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict | None = None
+    delay: float = 0.0            # seconds before answering
+
+
+class FeedServer:
+    """A real HTTP server on 127.0.0.1 whose answers the test sets per path.
+
+    A route is a :class:`Response`, or a callable taking the request handler and returning one
+    (to look at request headers, count calls, or misbehave on the socket directly).
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Response | Callable] = {}
+        self.requests: list[tuple[str, dict]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                with server._lock:
+                    server.requests.append((self.path, dict(self.headers)))
+                route = server.routes.get(self.path)
+                if route is None:
+                    answer = Response(404, b"not found", {"Content-Type": "text/plain"})
+                elif callable(route):
+                    answer = route(self)
+                    if answer is None:  # the route wrote to the socket itself
+                        return
+                else:
+                    answer = route
+                if answer.delay:
+                    time.sleep(answer.delay)
+                self.send_response(answer.status)
+                headers = dict(answer.headers or {})
+                headers.setdefault("Content-Type", "application/rss+xml; charset=utf-8")
+                if "Content-Length" not in headers:
+                    headers["Content-Length"] = str(len(answer.body))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if answer.status != 304:
+                    self.wfile.write(answer.body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def hits(self, path: str) -> int:
+        return sum(1 for p, _ in self.requests if p == path)
+
+    def feed(self, path: str, body: bytes, *, etag: str | None = None,
+             content_type: str = "application/rss+xml; charset=utf-8") -> None:
+        """Serve a feed that honours If-None-Match when given an ETag."""
+        def answer(handler):
+            if etag is not None and handler.headers.get("If-None-Match") == etag:
+                return Response(304, headers={"ETag": etag})
+            headers = {"Content-Type": content_type}
+            if etag is not None:
+                headers["ETag"] = etag
+            return Response(200, body, headers)
+        self.routes[path] = answer
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    srv = FeedServer()
+    yield srv
+    srv.close()
+
+
+def gzipped(data: bytes) -> bytes:
+    return gzip.compress(data)
+
+
+def rss(*items: str, title: str = "test feed") -> bytes:
+    """A small RSS 2.0 document around the given <item> elements."""
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>"
+            f"<title>{title}</title><link>https://example.invalid/</link>"
+            f"{''.join(items)}</channel></rss>").encode("utf-8")
+
+
+def item(title: str, guid: str, body: str = "<p>text</p>", date: str = "Sat, 22 Jan 2022 12:16:05 GMT",
+         link: str | None = None) -> str:
+    link = link or f"https://example.invalid/{guid}"
+    return (f"<item><title><![CDATA[{title}]]></title><guid>{guid}</guid><link>{link}</link>"
+            f"<pubDate>{date}</pubDate><description><![CDATA[{body}]]></description></item>")
