@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import re
+import subprocess
+import sys
+import threading
+import time
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -50,12 +59,6 @@ def mask_picsum(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- loopback HTTP server
-
-import gzip
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 
 @dataclass
@@ -162,3 +165,46 @@ def item(title: str, guid: str, body: str = "<p>text</p>", date: str = "Sat, 22 
     link = link or f"https://example.invalid/{guid}"
     return (f"<item><title><![CDATA[{title}]]></title><guid>{guid}</guid><link>{link}</link>"
             f"<pubDate>{date}</pubDate><description><![CDATA[{body}]]></description></item>")
+
+
+# --------------------------------------------------------------------------- running the CLI
+
+CRAWL_TIME = "2021-08-07 02:22:05"  # golden case 10 has no date: it carries the crawl time
+EPOCH = str(int(datetime.strptime(CRAWL_TIME, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()))
+ITEM = re.compile(rb"<item>.*?</item>", re.S)
+
+
+def newsmirror(*args, cwd=None, env_extra=None):
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "newsmirror", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=120)
+
+
+def channel_toml(group, site, channel, url, extra=""):
+    return f'\n[[channel]]\ngroup = "{group}"\nsite = "{site}"\nchannel = "{channel}"\nurl = "{url}"\n{extra}'
+
+
+def write_config(tmp_path, channels, output_extra="", fetch_extra=""):
+    config = tmp_path / "newsmirror.toml"
+    config.write_text(
+        f'[output]\ndir = "site"\nimage_proxy = "{IMAGE_PROXY}"\n{output_extra}\n'
+        f'[fetch]\ntimeout = 5\nretries = 0\n{fetch_extra}\n' + "".join(channels),
+        encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def golden_site(tmp_path, server):
+    """Every golden case served as the channel feeds an RSSHub instance would serve."""
+    by_channel: dict[tuple, list[bytes]] = {}
+    for case in golden_cases():
+        by_channel.setdefault((case.group, case.site, case.channel), []).extend(ITEM.findall(case.feed))
+    channels = []
+    for number, (key, items) in enumerate(sorted(by_channel.items())):
+        path = f"/route/{number}"
+        server.feed(path, rss(*(i.decode() for i in items)), etag=f'"{number}"')
+        channels.append(channel_toml(*key, server.url(path)))
+    return write_config(tmp_path, channels)
+
+

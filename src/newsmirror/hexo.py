@@ -82,6 +82,7 @@ def yaml_plain(value: str) -> str:
         and not _YAML_UNPRINTABLE.search(value)
         and value[0] not in _PLAIN_FIRST_FORBIDDEN
         and ": " not in value
+        and "\t" not in value
         and " #" not in value
         and not value.endswith(":")
         and not _YAML_NON_STRING.fullmatch(value)

@@ -44,6 +44,8 @@ _ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
                      "big5": "big5hkscs", "iso-8859-1": "cp1252", "latin-1": "cp1252",
                      "us-ascii": "utf-8", "ascii": "utf-8"}
 _IMAGE_TYPES = ("image/",)
+# An HTML page where a feed was expected: a login wall, an error page, a site's front page.
+_HTML_START = re.compile(rb"^(?:\s|<!--.*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.I | re.S)
 
 
 def parse_feed(data: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -55,6 +57,8 @@ def parse_feed(data: bytes, url: str, content_type: str | None = None) -> Parsed
         ("application/feed+json", "application/json")
     ):
         return _parse_json_feed(data, url)
+    if _HTML_START.match(head):
+        raise FeedError("not a feed: got an HTML page")
     return _parse_xml_feed(data, url, content_type)
 
 

@@ -1,0 +1,188 @@
+"""The command line end to end: real HTTP server, real SQLite state, real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Response, channel_toml, golden_cases, item, mask_picsum, newsmirror, rss, write_config
+from newsmirror.store import RunLock
+
+ROOT = Path(__file__).parent.parent
+
+def posts(tmp_path) -> dict[str, bytes]:
+    root = tmp_path / "site"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.md"))}
+
+
+def mtimes(tmp_path) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.md")}
+
+
+def test_run_writes_golden_posts_then_changes_nothing(tmp_path, server, golden_site):
+    result = newsmirror("run", "--config", str(golden_site))
+    assert result.returncode == 0, result.stderr
+    assert "feeds: 10 ok, 0 not modified, 0 failed, 0 deferred; items: 16 new" in result.stdout
+    written = posts(tmp_path)
+    assert len(written) == 16
+    for case in golden_cases():
+        assert mask_picsum(written[case.expected_path].decode()) == mask_picsum(case.expected), case.name
+    before = mtimes(tmp_path)
+
+    again = newsmirror("run", "--config", str(golden_site))
+    assert again.returncode == 0
+    assert "10 not modified" in again.stdout and "0 new, 0 updated" in again.stdout
+    assert mtimes(tmp_path) == before and posts(tmp_path) == written
+
+    # A server without validators: everything is fetched again, nothing is rewritten.
+    for path, route in list(server.routes.items()):
+        server.routes[path] = Response(200, route(type("H", (), {"headers": {}})()).body)
+    third = newsmirror("run", "--config", str(golden_site))
+    assert "10 ok" in third.stdout and "0 new, 0 updated, 16 unchanged" in third.stdout
+    assert mtimes(tmp_path) == before and posts(tmp_path) == written
+
+
+def test_picsum_number_is_stable_across_states(tmp_path, server, golden_site):
+    newsmirror("run", "--config", str(golden_site))
+    first = posts(tmp_path)
+    shutil.rmtree(tmp_path / "site")
+    newsmirror("run", "--config", str(golden_site))
+    assert posts(tmp_path) == first
+
+
+def test_update_rewrites_same_file_and_clash_keeps_both(tmp_path, server):
+    server.routes["/f"] = Response(200, rss(item("Same title", "g1", "<p>one</p>"),
+                                            item("Same title", "g2", "<p>two</p>")))
+    config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/f"))])
+    assert newsmirror("run", "--config", str(config)).returncode == 0
+    folder = tmp_path / "site" / "source" / "_posts" / "g" / "s" / "c"
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 2 and "Same title.md" in names
+    original = (folder / "Same title.md").read_text()
+    assert "<p>one</p>" in original
+    other = next(n for n in names if n != "Same title.md")
+    assert "<p>two</p>" in (folder / other).read_text()
+
+    server.routes["/f"] = Response(200, rss(item("Same title, edited", "g1", "<p>one, fixed</p>"),
+                                            item("Same title", "g2", "<p>two</p>")))
+    result = newsmirror("run", "--config", str(config))
+    assert "0 new, 1 updated, 1 unchanged" in result.stdout
+    assert sorted(p.name for p in folder.iterdir()) == names  # same files
+    assert "<p>one, fixed</p>" in (folder / "Same title.md").read_text()
+
+
+def test_failed_feed_does_not_stop_the_others(tmp_path, server):
+    server.routes["/good"] = Response(200, rss(item("Good news", "g1")))
+    server.routes["/html"] = Response(200, b"<!doctype html><html><body>Welcome</body></html>",
+                                      {"Content-Type": "text/html"})
+    config = write_config(tmp_path, [
+        channel_toml("g", "s", "good", server.url("/good")),
+        channel_toml("g", "s", "gone", server.url("/gone")),
+        channel_toml("g", "s", "html", server.url("/html")),
+    ])
+    result = newsmirror("run", "--config", str(config))
+    assert result.returncode == 1
+    assert "feeds: 1 ok, 0 not modified, 2 failed" in result.stdout
+    failures = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
+    assert any("g/s/gone" in line and "HTTP 404" in line for line in failures)
+    assert any("g/s/html" in line and "HTML page" in line for line in failures)
+    assert "Traceback" not in result.stderr
+    assert list(posts(tmp_path)) == ["source/_posts/g/s/good/Good news.md"]
+
+    newsmirror("run", "--config", str(config))
+    status = json.loads(newsmirror("status", "--json", "--config", str(config)).stdout)
+    by_channel = {row["channel"]: row for row in status}
+    assert by_channel["g/s/gone"]["failures"] == 2 and "HTTP 404" in by_channel["g/s/gone"]["last_error"]
+    assert by_channel["g/s/good"]["failures"] == 0 and by_channel["g/s/good"]["items"] == 1
+    assert by_channel["g/s/good"]["last_ok"].startswith("2021-08-07")
+    text = newsmirror("--config", str(config), "status").stdout
+    assert "g/s/gone: 0 items, last ok never, 2 failures in a row, last error: HTTP 404" in text
+
+
+def test_retry_after_is_remembered(tmp_path, server):
+    server.routes["/busy"] = Response(429, headers={"Retry-After": "3600"})
+    config = write_config(tmp_path, [channel_toml("g", "s", "busy", server.url("/busy"))])
+    first = newsmirror("run", "--config", str(config), env_extra={"SOURCE_DATE_EPOCH": ""})
+    assert first.returncode == 1 and "HTTP 429" in first.stderr
+    second = newsmirror("run", "--config", str(config), env_extra={"SOURCE_DATE_EPOCH": ""})
+    assert second.returncode == 0 and "1 deferred" in second.stdout
+    assert server.hits("/busy") == 1
+
+
+def test_dry_run_writes_nothing(tmp_path, server, golden_site):
+    result = newsmirror("run", "--dry-run", "--config", str(golden_site))
+    assert result.returncode == 0 and "dry run" in result.stdout and "16 new" in result.stdout
+    assert not (tmp_path / "site").exists()
+
+
+def test_config_error_exit_2_nothing_written(tmp_path):
+    config = tmp_path / "newsmirror.toml"
+    config.write_text('[output]\ndir = "site"\n[[channel]]\ngroup = "g"\nsite = "s"\nurl = "x"\n')
+    result = newsmirror("run", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "missing 'channel'" in result.stderr and str(config) in result.stderr
+    assert not (tmp_path / "site").exists()
+    missing = newsmirror("run", "--config", str(tmp_path / "none.toml"))
+    assert missing.returncode == 2 and "no such config file" in missing.stderr
+
+
+def test_default_config_and_channels(tmp_path):
+    (tmp_path / "newsmirror.toml").write_text(channel_toml("新媒体", "Aljazeera 半岛网", "新闻", "rsshub:/aljazeera/news"), encoding="utf-8")
+    result = newsmirror("channels", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "新媒体 / Aljazeera 半岛网 / 新闻: https://rsshub.app/aljazeera/news (max 15)" in result.stdout
+    rows = json.loads(newsmirror("channels", "--json", cwd=tmp_path).stdout)
+    assert rows[0]["author"] == "Aljazeera 半岛网"
+
+
+def test_window_retention_removes_what_left_the_feed(tmp_path, server):
+    server.routes["/w"] = Response(200, rss(item("First", "1"), item("Second", "2")))
+    config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/w"))], 'retention = "window"')
+    newsmirror("run", "--config", str(config))
+    assert len(posts(tmp_path)) == 2
+    server.routes["/w"] = Response(200, rss(item("Third", "3"), item("Second", "2")))
+    result = newsmirror("run", "--config", str(config))
+    assert "1 new, 0 updated, 1 unchanged, 1 removed" in result.stdout
+    assert sorted(posts(tmp_path)) == ["source/_posts/g/s/c/Second.md", "source/_posts/g/s/c/Third.md"]
+
+
+def test_max_items_and_filters(tmp_path, server):
+    server.routes["/m"] = Response(200, rss(*(item(f"News {i}", str(i)) for i in range(5)), item("Ad: buy", "ad")))
+    config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/m"), 'max_items = 2\nexclude = "^Ad"\n')])
+    newsmirror("run", "--config", str(config))
+    assert sorted(posts(tmp_path)) == ["source/_posts/g/s/c/News 0.md", "source/_posts/g/s/c/News 1.md"]
+
+
+def test_second_run_is_locked_out(tmp_path, server):
+    server.routes["/l"] = Response(200, rss(item("x", "1")))
+    config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/l"))])
+    with RunLock(tmp_path / "site" / ".newsmirror" / "state.db"):
+        result = newsmirror("run", "--config", str(config))
+    assert result.returncode == 3 and "another newsmirror run" in result.stderr
+    assert newsmirror("run", "--config", str(config)).returncode == 0
+
+
+def test_bundled_example(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("site"))
+    result = newsmirror("run", "--config", "examples/newsmirror.toml", cwd=tmp_path,
+                        env_extra={"SOURCE_DATE_EPOCH": "1795500000"})
+    assert result.returncode == 0, result.stderr
+    assert "feeds: 3 ok" in result.stdout and "8 new" in result.stdout
+    assert str(tmp_path / "examples" / "site" / "source" / "_posts") in result.stdout
+    texts = [p.read_text("utf-8") for p in (tmp_path / "examples" / "site").rglob("*.md")]
+    assert len(texts) == 8
+    assert any("&#123;&#123; name &#125;&#125;" in t for t in texts) and not any("{{" in t for t in texts)
+    assert any("picsum.photos" in t for t in texts)
+    assert all('referrerpolicy="no-referrer"' in t for t in texts if "<img" in t)
+
+
+def test_console_script_installed():
+    script = Path(sys.executable).parent / "newsmirror"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "newsmirror, version" in result.stdout

@@ -1,0 +1,121 @@
+"""Our posts in a real Hexo: `hexo generate` with the landscape theme and with Volantis 6.8.3.
+
+Needs tests/hexo/node_modules (`npm ci` in tests/hexo, done by scripts/test).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import newsmirror
+
+HEXO = Path(__file__).parent / "hexo"
+ROOT = Path(__file__).parent.parent
+# hexo-util's slugize(): how Hexo turns a category name into a folder name.
+_SLUG_SPECIAL = re.compile(r"[\s~`!@#$%^&*()\-_+=\[\]{}|\\;:\"'<>,.?/]+")
+
+
+def slugize(name: str) -> str:
+    return _SLUG_SPECIAL.sub("-", re.sub(r"[\x00-\x1f]", "", name)).strip("-")
+
+
+@pytest.fixture(scope="module")
+def node_modules():
+    modules = HEXO / "node_modules"
+    if not (modules / ".bin" / "hexo").exists():
+        pytest.fail("tests/hexo/node_modules is missing: run `bash scripts/test` (it runs npm ci)")
+    return modules
+
+
+@pytest.fixture
+def hexo_site(tmp_path, server, golden_site, node_modules):
+    """A Hexo site holding the golden posts (through a real run) and the bundled example's."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("package.json", "_config.yml", "_config.volantis.yml"):
+        shutil.copy(HEXO / name, site / name)
+    (site / "node_modules").symlink_to(node_modules)
+    assert newsmirror("run", "--config", str(golden_site)).returncode == 0
+    examples = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", examples, ignore=shutil.ignore_patterns("site"))
+    config = examples / "newsmirror.toml"
+    config.write_text(config.read_text("utf-8").replace('dir = "site"', f'dir = "{site}"'), "utf-8")
+    assert newsmirror("run", "--config", str(config)).returncode == 0
+    return site
+
+
+def hexo_generate(site: Path, config: str) -> str:
+    env = dict(os.environ, PATH=f"{site / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(["hexo", "generate", "--config", config], cwd=site, env=env,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert not re.search(r"^(ERROR|FATAL|WARN)", output, re.M), output
+    return output
+
+
+def front_matter(path: Path) -> dict:
+    text = path.read_text("utf-8")
+    return yaml.safe_load(text[5:text.index("\n---\n", 4)])
+
+
+def generated_pages(site: Path) -> dict[str, Path]:
+    """Article pages by their post's path under _posts (Hexo's :title), without the date part."""
+    pages = {}
+    for page in (site / "public").glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/**/index.html"):
+        relative = page.relative_to(site / "public").parts[3:-1]
+        pages["/".join(relative)] = page
+    return pages
+
+
+def check_site(site: Path) -> list[tuple[Path, dict, Path]]:
+    posts = sorted((site / "source" / "_posts").rglob("*.md"))
+    assert len(posts) == 16 + 8
+    pages = generated_pages(site)
+    checked = []
+    for post in posts:
+        key = str(post.relative_to(site / "source" / "_posts"))[:-3]
+        assert key in pages, f"no page for {key}"
+        meta = front_matter(post)
+        page_text = pages[key].read_text("utf-8")
+        title = re.search(r"<title>(.*?)</title>", page_text, re.S).group(1)
+        # Hexo escapes the title (and our &#123; for braces) once more: undo both levels.
+        shown = html.unescape(html.unescape(title))
+        assert html.unescape(meta["title"]) in shown, (key, title)
+        for depth in range(1, 4):
+            categories = meta["categories"][:depth]
+            category_page = site / "public" / "categories" / Path(*map(slugize, categories)) / "index.html"
+            assert category_page.exists(), category_page
+        checked.append((post, meta, pages[key]))
+    return checked
+
+
+@pytest.mark.hexo
+def test_landscape(hexo_site):
+    hexo_generate(hexo_site, "_config.yml")
+    checked = check_site(hexo_site)
+    # Bodies arrive as HTML, images with referrerpolicy, and no Nunjucks ran on feed text.
+    for post, meta, page in checked:
+        text = page.read_text("utf-8")
+        if "<img" in post.read_text("utf-8"):
+            assert 'referrerpolicy="no-referrer"' in text
+    template = next(page for post, meta, page in checked if "模板" in post.name)
+    assert "{{ name }}" in html.unescape(template.read_text("utf-8"))
+
+
+@pytest.mark.hexo
+def test_volantis_shows_headimg(hexo_site):
+    hexo_generate(hexo_site, "_config.volantis.yml")
+    for post, meta, page in check_site(hexo_site):
+        text = page.read_text("utf-8")
+        assert f"class='headimg'" in text
+        shown = re.search(r"class='headimg'[^>]*src='([^']*)'", text).group(1)
+        assert html.unescape(shown) == html.unescape(meta["headimg"]), post.name

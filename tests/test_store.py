@@ -1,0 +1,70 @@
+"""The SQLite state: schema versioning, feed health, item records."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from newsmirror.exceptions import StorageError
+from newsmirror.store import SCHEMA_VERSION, ItemRecord, Store
+from newsmirror.types import HTTPValidators
+
+
+def test_schema_and_wal(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_refused(tmp_path):
+    path = tmp_path / "s.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StorageError, match="newer than this newsmirror"):
+        Store(path)
+
+
+def test_not_a_database(tmp_path):
+    path = tmp_path / "s.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageError, match="cannot open state database"):
+        Store(path)
+
+
+def test_feed_health(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        store.record_failure("g/s/c", "u", "HTTP 500", 10.0)
+        store.record_failure("g/s/c", "u", "timed out", 20.0, retry_after=99.0)
+        state = store.feed_state("g/s/c")
+        assert (state.failures, state.last_error, state.last_error_at, state.retry_after) == (2, "timed out", 20.0, 99.0)
+        store.record_fetch_ok("g/s/c", "u", HTTPValidators('"e"', "lm"), "h", 30.0)
+        state = store.feed_state("g/s/c")
+        assert (state.failures, state.last_ok, state.retry_after) == (0, 30.0, None)
+        assert state.validators == HTTPValidators('"e"', "lm") and state.last_error == "timed out"
+        store.record_not_modified("g/s/c", "u", 40.0)
+        assert store.feed_state("g/s/c").validators.etag == '"e"'
+
+
+def test_items(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        record = ItemRecord("guid:1", "A.md", "h1", 7, 1.0, 1.0, "A", None)
+        store.record_items("c", [record])
+        store.record_items("c", [ItemRecord("guid:1", "A.md", "h2", 9, 5.0, 5.0, "A2", "l")])
+        (known,) = store.known_items("c").values()
+        # picsum and first_seen belong to the first sighting; the rest follows upstream.
+        assert (known.content_hash, known.picsum, known.first_seen, known.last_seen) == ("h2", 7, 1.0, 5.0)
+        with pytest.raises(sqlite3.IntegrityError):
+            store.record_items("c", [ItemRecord("guid:2", "a.md", "h", 1, 1.0, 1.0, "a", None)])
+        store.forget_items("c", ["guid:1"])
+        assert store.known_items("c") == {}
+
+
+def test_read_only_needs_a_state(tmp_path):
+    with pytest.raises(StorageError, match="no state yet"):
+        Store(tmp_path / "none.db", read_only=True)
