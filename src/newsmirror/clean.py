@@ -189,6 +189,9 @@ _RAW_TEXT = frozenset(("style", "title", "textarea", "xmp", "script", "noscript"
                        "noembed", "noframes"))
 
 
+_COMMENT_END = re.compile(r"--!?>")
+
+
 def iter_start_tags(markup: str) -> Iterator[_StartTag]:
     """Start tags as an HTML5 tokenizer sees them, skipping comments and raw-text content."""
     i, n = 0, len(markup)
@@ -197,12 +200,12 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
         if i < 0 or i + 1 >= n:
             return
         nxt = markup[i + 1]
-        if markup.startswith("<!--", i):
+        if nxt == "!" and markup.startswith("<!--", i):
             j = i + 4
-            if markup.startswith(">", j) or markup.startswith("->", j):
+            if markup.startswith(">", j) or markup.startswith("->", j):  # <!--> and <!--->
                 i = markup.find(">", j) + 1
                 continue
-            end = re.compile(r"--!?>").search(markup, j)
+            end = _COMMENT_END.search(markup, j)
             i = n if end is None else end.end()
             continue
         if nxt in "!?" or (nxt == "/" and not markup[i + 2:i + 3].isalpha()):
@@ -210,8 +213,11 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
             i = n if j < 0 else j + 1
             continue
         if nxt == "/":
-            j = markup.find(">", i)
-            i = n if j < 0 else j + 1
+            # an end tag, which may carry (ignored) attributes with quoted ">" in them
+            tag = _scan_start_tag(markup, i + 1)
+            if tag is None:
+                return
+            i = tag.end
             continue
         if not nxt.isascii() or not nxt.isalpha():
             i += 1
@@ -222,55 +228,46 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
         yield tag
         i = tag.end
         if tag.name in _RAW_TEXT:
-            close = re.compile(r"</%s[\s/>]" % tag.name, re.I).search(markup, i)
+            close = re.compile(r"</%s[\t\n\f\r />]" % re.escape(tag.name), re.I).search(markup, i)
             i = n if close is None else close.start()
 
 
+# HTML5 whitespace is exactly these five; Python's \s would also split on U+3000 and friends.
+_W = "\t\n\f\r "
+_TAG_NAME = re.compile(rf"[^{_W}/>]*+")
+_SEPARATORS = re.compile(rf"[{_W}/]*+")
+# One attribute as the HTML5 tokenizer reads it; possessive, so hostile input cannot backtrack.
+_ATTRIBUTE = re.compile(
+    rf"""([^{_W}/>][^{_W}/>=]*+)(?:[{_W}]*+=[{_W}]*+("[^"]*+"|'[^']*+'|(?!["'])[^{_W}>]*+))?+""")
+_DANGLING_EQUALS = re.compile(rf"[{_W}]*+=")
+
+
 def _scan_start_tag(s: str, start: int) -> _StartTag | None:
-    n = len(s)
-    i = start + 1
-    while i < n and s[i] not in _SPACE and s[i] not in "/>":
-        i += 1
+    i = _TAG_NAME.match(s, start + 1).end()
     name = s[start + 1:i].lower()
     attributes: list[_Attribute] = []
-    while i < n:
-        while i < n and (s[i] in _SPACE or s[i] == "/"):
-            if s[i] == "/" and s.startswith("/>", i):
-                return _StartTag(name, start, i + 2, i, attributes)
-            i += 1
-        if i >= n:
+    n = len(s)
+    while True:
+        j = _SEPARATORS.match(s, i).end()
+        if j >= n:
             return None
-        if s[i] == ">":
-            return _StartTag(name, start, i + 1, i, attributes)
-        # attribute name (a leading '=' belongs to the name, as in the HTML5 tokenizer)
-        a = i
-        i += 1
-        while i < n and s[i] not in _SPACE and s[i] not in "/>=":
-            i += 1
-        attr_name = s[a:i].lower()
-        j = i
-        while j < n and s[j] in _SPACE:
-            j += 1
-        if j < n and s[j] == "=":
-            j += 1
-            while j < n and s[j] in _SPACE:
-                j += 1
-            if j < n and s[j] in "\"'":
-                quote = s[j]
-                close = s.find(quote, j + 1)
-                if close < 0:
-                    return None
-                attributes.append(_Attribute(attr_name, s[j + 1:close], j + 1, close, True))
-                i = close + 1
-            else:
-                k = j
-                while k < n and s[k] not in _SPACE and s[k] != ">":
-                    k += 1
-                attributes.append(_Attribute(attr_name, s[j:k], j, k, False))
-                i = k
+        if s[j] == ">":
+            # "/>" ends the tag; a new attribute goes before the slash
+            insert_at = j - 1 if j > i and s[j - 1] == "/" else j
+            return _StartTag(name, start, j + 1, insert_at, attributes)
+        match = _ATTRIBUTE.match(s, j)
+        value = match.group(2)
+        if value is None:
+            if _DANGLING_EQUALS.match(s, match.end()):
+                return None  # a quote that never closes: the rest of the input is its value
+            attributes.append(_Attribute(match.group(1).lower(), None, match.end(), match.end(), False))
+        elif value[:1] in ("'", '"'):
+            attributes.append(_Attribute(match.group(1).lower(), value[1:-1], match.start(2) + 1,
+                                         match.end(2) - 1, True))
         else:
-            attributes.append(_Attribute(attr_name, None, i, i, False))
-    return None
+            attributes.append(_Attribute(match.group(1).lower(), value, match.start(2),
+                                         match.end(2), False))
+        i = match.end()
 
 
 def _absolute(url: str, base: str | None) -> str:

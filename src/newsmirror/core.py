@@ -9,17 +9,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import __version__
 from .clean import clean_body
 from .config import Channel, Config
 from .dates import now as crawl_now
 from .dates import post_date
-from .decide import Change, content_hash, decide_change, file_name, item_identity, picsum_number
+from .decide import Change, content_hash, decide_change, file_name, picsum_number, select_entries
 from .exceptions import Deferred, FeedError, NotModified
 from .fetch import Fetcher
 from .hexo import Post, picsum_url, render_post
@@ -106,29 +110,32 @@ class Mirror:
             with store:
                 asyncio.run(self._run(store, now, report, dry_run, on_feed))
             return report
-        with RunLock(self.config.output.state), Store(self.config.output.state) as store:
-            remove_stale_temp_files(self.config.output.posts_dir)
+        with RunLock(self.config.output.state) as lock, Store(self.config.output.state) as store:
+            if lock.previous_run_interrupted:
+                remove_stale_temp_files(self.config.output.posts_dir)
             asyncio.run(self._run(store, now, report, dry_run, on_feed))
         return report
 
     async def _run(self, store: Store, now: float, report: RunReport, dry_run: bool,
                    on_feed: Callable[[FeedOutcome], None] | None) -> None:
-        async with Fetcher(self.config.fetch) as fetcher:
-            tasks = []
-            for channel in self.config.channels:
-                state = store.feed_state(channel.key)
-                if state is not None and state.retry_after and now < state.retry_after:
-                    outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
-                                          f"server asked to wait until {_clock(state.retry_after)}")
-                    self._report(report, outcome, on_feed)
-                    continue
-                tasks.append(asyncio.ensure_future(
-                    self._fetch(fetcher, channel, state)
-                ))
-            for next_done in asyncio.as_completed(tasks):
-                channel, state, result = await next_done
-                outcome = self._settle(store, channel, state, result, now, dry_run)
+        due: list[tuple[Channel, FeedState | None]] = []
+        for channel in self.config.channels:
+            state = store.feed_state(channel.key)
+            if state is not None and state.retry_after and now < state.retry_after:
+                outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
+                                      f"server asked to wait until {_clock(state.retry_after)}")
                 self._report(report, outcome, on_feed)
+                continue
+            due.append((channel, state))
+        with _worker_pool(len(due)) as pool:
+            # Bounds the feeds held in memory between their download and their writing.
+            in_flight = asyncio.Semaphore(self.config.fetch.concurrency + 4)
+            async with Fetcher(self.config.fetch) as fetcher:
+                await asyncio.gather(*(
+                    self._update_channel(fetcher, pool, in_flight, store, channel, state, now,
+                                         dry_run, report, on_feed)
+                    for channel, state in due
+                ))
 
     def _report(self, report: RunReport, outcome: FeedOutcome,
                 on_feed: Callable[[FeedOutcome], None] | None) -> None:
@@ -138,90 +145,85 @@ class Mirror:
         if on_feed is not None:
             on_feed(outcome)
 
-    async def _fetch(self, fetcher: Fetcher, channel: Channel, state: FeedState | None,
-                     ) -> tuple[Channel, FeedState | None, Fetched | FeedError]:
+    async def _update_channel(self, fetcher: Fetcher, pool: _LazyPool | None,
+                              in_flight: asyncio.Semaphore, store: Store, channel: Channel,
+                              state: FeedState | None, now: float, dry_run: bool,
+                              report: RunReport,
+                              on_feed: Callable[[FeedOutcome], None] | None) -> None:
+        """Fetch; parse, clean and render (in a worker process when there is a pool); write."""
         validators = None
         if (state is not None and state.url == channel.url
                 and state.settings_hash == settings_hash(self.config, channel)):
             validators = state.validators
-        try:
-            return channel, state, await fetcher.fetch(channel.url, validators)
-        except FeedError as exc:
-            return channel, state, exc
+        async with in_flight:
+            result: Prepared | FeedError
+            try:
+                fetched = await fetcher.fetch(channel.url, validators)
+                known = store.known_items(channel.key)
+                history = {identity: (r.picsum, r.first_seen) for identity, r in known.items()}
+                job = (fetched, channel, self.config.output.image_proxy, history, now)
+                if pool is None:
+                    result = prepare_feed(*job)
+                else:
+                    result = await asyncio.get_running_loop().run_in_executor(
+                        pool.get(), prepare_feed, *job)
+            except FeedError as exc:
+                result = exc
+            # Synchronous from here: the store is only ever used by one task at a time.
+            with store.transaction():
+                outcome = self._settle(store, channel, result, now, dry_run)
+            self._report(report, outcome, on_feed)
 
-    def _settle(self, store: Store, channel: Channel, state: FeedState | None,
-                result: Fetched | FeedError, now: float, dry_run: bool) -> FeedOutcome:
+    def _settle(self, store: Store, channel: Channel, result: Prepared | FeedError, now: float,
+                dry_run: bool) -> FeedOutcome:
         outcome = FeedOutcome(channel.key, channel.url, OK)
         if isinstance(result, NotModified):
             outcome.status = NOT_MODIFIED
             if not dry_run:
                 store.record_not_modified(channel.key, channel.url, now)
             return outcome
-        try:
-            if isinstance(result, FeedError):
-                raise result
-            self._write_channel(store, channel, result, now, dry_run, outcome)
-        except FeedError as exc:
+        if isinstance(result, FeedError):
             outcome.status = FAILED
-            outcome.message = str(exc)
+            outcome.message = str(result)
             if not dry_run:
-                store.record_failure(channel.key, channel.url, str(exc), now,
-                                     exc.until if isinstance(exc, Deferred) else None)
+                store.record_failure(channel.key, channel.url, str(result), now,
+                                     result.until if isinstance(result, Deferred) else None)
             return outcome
+        self._write_channel(store, channel, result, now, dry_run, outcome)
         if not dry_run:
             store.record_fetch_ok(channel.key, channel.url, result.validators,
                                   settings_hash(self.config, channel), now)
         return outcome
 
-    def _write_channel(self, store: Store, channel: Channel, fetched: Fetched, now: float,
+    def _write_channel(self, store: Store, channel: Channel, prepared: Prepared, now: float,
                        dry_run: bool, outcome: FeedOutcome) -> None:
-        parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
-        output = self.config.output
-        folder = channel_folder(output.posts_dir, channel.group, channel.site, channel.channel)
+        folder = channel_folder(self.config.output.posts_dir, channel.group, channel.site,
+                                channel.channel)
         known = store.known_items(channel.key)
         taken = {record.file.casefold() for record in known.values()}
         records: list[ItemRecord] = []
-        seen: set[str] = set()
-        for entry in parsed.entries:
-            if len(records) >= channel.max_items:
-                break
-            if not channel.wants(entry.title):
-                continue
-            identity = item_identity(entry)
-            if identity in seen:  # the same item twice in one feed: the first one counts
-                continue
-            seen.add(identity)
-            record = known.get(identity)
-            picsum = record.picsum if record else picsum_number(identity)
-            first_seen = record.first_seen if record else now
-            body = clean_body(entry.body, entry.link or fetched.url, output.image_proxy)
-            outcome.sanitized += body.sanitized
-            image = body.lead_image or _enclosure_image(entry.image, output.image_proxy) or picsum_url(picsum)
-            text = render_post(Post(
-                title=entry.title, group=channel.group, site=channel.site,
-                channel=channel.channel, author=channel.author,
-                date=post_date(entry.date_text, entry.published, first_seen),
-                image=image, body=body.html,
-            ))
-            digest = content_hash(text)
-            name = record.file if record is not None else file_name(entry.title, identity, taken)
+        if prepared.items and not dry_run:
+            folder.mkdir(parents=True, exist_ok=True)
+        for item in prepared.items:
+            record = known.get(item.identity)
+            name = record.file if record is not None else file_name(item.title, item.identity, taken)
             taken.add(name.casefold())
             path = post_path(folder, name)
-            change = decide_change(
-                None if record is None else known_of(record), digest,
-                record is not None and path.exists(),
-            )
+            change = decide_change(None if record is None else known_of(record), item.digest,
+                                   record is not None and path.exists())
             if change is not Change.UNCHANGED and not dry_run:
-                write_atomic(path, text)
+                write_atomic(path, item.text)
             setattr(outcome, change.value, getattr(outcome, change.value) + 1)
-            records.append(ItemRecord(identity, name, digest, picsum, first_seen, now,
-                                      entry.title, entry.link))
+            outcome.sanitized += item.sanitized
+            records.append(ItemRecord(item.identity, name, item.digest, item.picsum,
+                                      item.first_seen, now, item.title, item.link))
         if dry_run:
             return
         # Only now, with every file in place, does the store learn of them (crash safety).
         store.record_items(channel.key, records)
-        if output.retention == "window":
-            gone = [identity for identity in known if identity not in seen]
+        if self.config.output.retention == "window":
+            current = {item.identity for item in prepared.items}
+            gone = [identity for identity in known if identity not in current]
             for identity in gone:
                 remove_post(post_path(folder, known[identity].file))
             store.forget_items(channel.key, gone)
@@ -241,6 +243,92 @@ class Mirror:
                                   None, None, 0, None, 0)
             result.append(state)
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedItem:
+    """One item's post, rendered, and what the store keeps of it."""
+
+    identity: str
+    title: str
+    link: str | None
+    text: str
+    digest: str
+    picsum: int
+    first_seen: float
+    sanitized: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A fetched feed, parsed, its chosen items cleaned and rendered: a channel's CPU work."""
+
+    items: tuple[PreparedItem, ...]
+    validators: HTTPValidators
+
+
+def prepare_feed(fetched: Fetched, channel: Channel, image_proxy: str,
+                 history: dict[str, tuple[int, float]], now: float) -> Prepared:
+    """Parse, clean and render one feed. Pure, so it can run in a worker process.
+
+    ``history`` maps the identities the store knows to their picsum N and first sighting, which
+    the post of an item must keep across runs.
+    """
+    parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
+    items = []
+    for identity, entry in select_entries(parsed.entries, channel):
+        picsum, first_seen = history.get(identity) or (picsum_number(identity), now)
+        body = clean_body(entry.body, entry.link or fetched.url, image_proxy)
+        image = body.lead_image or _enclosure_image(entry.image, image_proxy) or picsum_url(picsum)
+        text = render_post(Post(
+            title=entry.title, group=channel.group, site=channel.site, channel=channel.channel,
+            author=channel.author, date=post_date(entry.date_text, entry.published, first_seen),
+            image=image, body=body.html,
+        ))
+        items.append(PreparedItem(identity, entry.title, entry.link, text, content_hash(text),
+                                  picsum, first_seen, body.sanitized))
+    return Prepared(tuple(items), fetched.validators)
+
+
+# Below this many feeds a pool costs more (process start-up) than it saves.
+_POOL_THRESHOLD = 8
+
+
+class _LazyPool:
+    """Worker processes for parsing, cleaning and rendering, so a run uses every core.
+
+    Started on first use only: a run where every feed answers 304 never pays for them. The
+    forkserver start method, because by then the HTTP client may be running threads.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> Executor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._pool
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _worker_pool(feeds: int) -> Iterator[_LazyPool | None]:
+    """A pool for runs large enough to gain from one; ``None`` (work inline) for small ones."""
+    workers = min(os.cpu_count() or 1, feeds // _POOL_THRESHOLD)
+    if workers < 2:
+        yield None
+        return
+    pool = _LazyPool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown()
 
 
 def _enclosure_image(url: str | None, image_proxy: str) -> str | None:

@@ -9,7 +9,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import Iterable
 
+from .config import Channel
 from .hexo import hexo_title
 from .types import Entry
 
@@ -44,6 +46,23 @@ def item_identity(entry: Entry) -> str:
         return "link:" + entry.link
     digest = hashlib.sha256(f"{entry.title}\x00{entry.date_text or ''}".encode()).hexdigest()
     return "hash:" + digest[:32]
+
+
+def select_entries(entries: Iterable[Entry], channel: Channel) -> list[tuple[str, Entry]]:
+    """The items a channel keeps, with their identities: newest first as served, filtered by
+    title, at most ``max_items``, and an item repeated in one feed only once (the first)."""
+    chosen: list[tuple[str, Entry]] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if len(chosen) >= channel.max_items:
+            break
+        if not channel.wants(entry.title):
+            continue
+        identity = item_identity(entry)
+        if identity not in seen:
+            seen.add(identity)
+            chosen.append((identity, entry))
+    return chosen
 
 
 def picsum_number(identity: str) -> int:

@@ -26,6 +26,9 @@ class Deferred(FeedError):
         super().__init__(message)
         self.until = until
 
+    def __reduce__(self):  # keeps ``until`` when it crosses a process boundary
+        return (Deferred, (str(self), self.until))
+
 
 class StorageError(NewsmirrorError):
     """The state database could not be opened or is newer than this version."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -83,12 +84,15 @@ class RunLock:
     """An exclusive lock beside the database, held for a whole run.
 
     ``flock`` locks vanish with the process that held them, so a run killed with SIGKILL leaves
-    no stale lock behind.
+    no stale lock behind. The file holds the holder's pid while a run is on and is emptied when
+    it ends well: a pid found there at the start means the last run was killed
+    (:attr:`previous_run_interrupted`), and its temp files may be lying around.
     """
 
     def __init__(self, db_path: Path) -> None:
         self.path = db_path.with_name(db_path.name + ".lock")
         self._fd: int | None = None
+        self.previous_run_interrupted = False
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,9 +103,13 @@ class RunLock:
             os.close(fd)
             raise LockedError(f"{self.path}: another newsmirror run is using this state") from None
         self._fd = fd
+        self.previous_run_interrupted = bool(os.pread(fd, 32, 0).strip())
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
     def release(self) -> None:
         if self._fd is not None:
+            os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -119,6 +127,7 @@ class Store:
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self._in_transaction = False
         try:
             if read_only:
                 if not path.exists():
@@ -143,6 +152,19 @@ class Store:
             return cls(path, read_only=True)
         return cls(Path(":memory:"))
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One commit for everything inside; nested uses join the outer transaction."""
+        if self._in_transaction:
+            yield
+            return
+        self._in_transaction = True
+        try:
+            with self._db:
+                yield
+        finally:
+            self._in_transaction = False
+
     def close(self) -> None:
         self._db.close()
 
@@ -162,7 +184,7 @@ class Store:
             return
         if read_only:
             raise StorageError(f"{self.path}: state needs an upgrade; run 'newsmirror run' once")
-        with self._db:
+        with self._db:  # migrations: always their own transaction
             for number in range(version, SCHEMA_VERSION):
                 self._db.executescript(_MIGRATIONS[number])
                 self._db.execute(f"PRAGMA user_version = {number + 1}")
@@ -198,19 +220,19 @@ class Store:
 
     def record_fetch_ok(self, channel: str, url: str, validators: HTTPValidators,
                         settings_hash: str, now: float) -> None:
-        with self._db:
+        with self.transaction():
             self._upsert_feed(channel, url, etag=validators.etag,
                               last_modified=validators.last_modified, settings_hash=settings_hash,
                               last_attempt=now, last_ok=now, failures=0, retry_after=None)
 
     def record_not_modified(self, channel: str, url: str, now: float) -> None:
-        with self._db:
+        with self.transaction():
             self._upsert_feed(channel, url, last_attempt=now, last_ok=now, failures=0,
                               retry_after=None)
 
     def record_failure(self, channel: str, url: str, message: str, now: float,
                        retry_after: float | None = None) -> None:
-        with self._db:
+        with self.transaction():
             self._db.execute(
                 "INSERT INTO feeds (channel, url, last_attempt, last_error_at, last_error,"
                 " failures, retry_after) VALUES (?, ?, ?, ?, ?, 1, ?)"
@@ -233,7 +255,7 @@ class Store:
 
     def record_items(self, channel: str, items: Iterable[ItemRecord]) -> None:
         """Record items whose files are in place (or unchanged), in one transaction."""
-        with self._db:
+        with self.transaction():
             self._db.executemany(
                 "INSERT INTO items (channel, identity, file, file_key, content_hash, picsum,"
                 " first_seen, last_seen, title, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -245,7 +267,7 @@ class Store:
             )
 
     def forget_items(self, channel: str, identities: Iterable[str]) -> None:
-        with self._db:
+        with self.transaction():
             self._db.executemany("DELETE FROM items WHERE channel = ? AND identity = ?",
                                  [(channel, identity) for identity in identities])
 

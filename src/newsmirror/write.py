@@ -30,12 +30,19 @@ def post_path(folder: Path, name: str) -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and a rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write via a temp file in the same folder and a rename: readers see old or new, never half.
+
+    The folder must exist (callers create a channel's folder once, not once per post).
+    """
+    data = text.encode("utf-8")
     fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(temp, path)
     except BaseException:
         try:
