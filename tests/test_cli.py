@@ -186,3 +186,21 @@ def test_console_script_installed():
     script = Path(sys.executable).parent / "newsmirror"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "newsmirror, version" in result.stdout
+
+
+def test_backoff_does_not_hold_up_other_feeds(tmp_path):
+    import socket
+    import time
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    channels = [channel_toml("g", "s", f"c{i}", f"http://127.0.0.1:{port}/{i}") for i in range(40)]
+    config = write_config(tmp_path, channels, fetch_extra="")
+    config.write_text(config.read_text("utf-8").replace("retries = 0", "retries = 2\nconcurrency = 4\nper_host = 4"), "utf-8")
+    start = time.monotonic()
+    result = newsmirror("run", "--config", str(config))
+    elapsed = time.monotonic() - start
+    assert result.returncode == 1 and "40 failed" in result.stdout
+    assert "connection failed" in result.stderr
+    # 40 feeds x 1.5 s of backoff would take 15 s if a backing-off feed held its place.
+    assert elapsed < 8, elapsed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from newsmirror.decide import (
-    Change, Known, decide_change, file_name, item_identity, picsum_number, post_name,
+    Change, Known, decide_change, file_name, folder_name, item_identity, picsum_number, post_name,
 )
 from newsmirror.types import Entry
 
@@ -36,6 +36,8 @@ def test_names():
     assert post_name("a\\b") == "a_b"
     assert post_name("CON") == "CON_" and post_name("lpt1") == "lpt1_"
     assert post_name("...") == ""
+    assert post_name("100% sure?") == "100％ sure_"
+    assert folder_name("C#: news?%") == "C_: news__"
 
 
 def test_file_name_clash_empty_and_long():

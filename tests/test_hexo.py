@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import newsmirror
+from conftest import Response, channel_toml, item, newsmirror, rss
+
+# Values the reference would have written as invalid YAML or that Nunjucks would execute.
+TRICKY_TITLES = ['He said "it\'s fine": [ok] #1', "yes", "{{ site }} {% raw %} {# x", "100% sure?"]
+TRICKY_BODY = "<p>{{ site.posts }} {% raw %}x{% endraw %} {# comment</p>"
 
 HEXO = Path(__file__).parent / "hexo"
 ROOT = Path(__file__).parent.parent
@@ -49,6 +53,12 @@ def hexo_site(tmp_path, server, golden_site, node_modules):
     config = examples / "newsmirror.toml"
     config.write_text(config.read_text("utf-8").replace('dir = "site"', f'dir = "{site}"'), "utf-8")
     assert newsmirror("run", "--config", str(config)).returncode == 0
+    server.routes["/tricky"] = Response(200, rss(*(item(title, f"t{n}", TRICKY_BODY)
+                                                   for n, title in enumerate(TRICKY_TITLES))))
+    tricky = tmp_path / "tricky.toml"
+    tricky.write_text(f'[output]\ndir = "{site}"\n'
+                      + channel_toml("编程", "C#: news", "null", server.url("/tricky")), "utf-8")
+    assert newsmirror("run", "--config", str(tricky)).returncode == 0
     return site
 
 
@@ -78,7 +88,7 @@ def generated_pages(site: Path) -> dict[str, Path]:
 
 def check_site(site: Path) -> list[tuple[Path, dict, Path]]:
     posts = sorted((site / "source" / "_posts").rglob("*.md"))
-    assert len(posts) == 16 + 8
+    assert len(posts) == 16 + 8 + len(TRICKY_TITLES)
     pages = generated_pages(site)
     checked = []
     for post in posts:
@@ -109,6 +119,10 @@ def test_landscape(hexo_site):
             assert 'referrerpolicy="no-referrer"' in text
     template = next(page for post, meta, page in checked if "模板" in post.name)
     assert "{{ name }}" in html.unescape(template.read_text("utf-8"))
+    tricky = [page.read_text("utf-8") for post, meta, page in checked if "C_: news" in str(post)]
+    assert len(tricky) == len(TRICKY_TITLES)
+    for text in tricky:
+        assert "{{ site.posts }} {% raw %}x{% endraw %} {# comment" in html.unescape(text)
 
 
 @pytest.mark.hexo

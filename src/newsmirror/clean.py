@@ -79,32 +79,46 @@ def _srcset_urls(value: str) -> Iterator[str]:
 
 def unsafe_reason(markup: str) -> str | None:
     """Why this HTML could run script or navigate away when put in a page, or ``None``."""
+    return _inspect(markup)[0]
+
+
+def _inspect(markup: str) -> tuple[str | None, bool]:
+    """(why the HTML is unsafe or ``None``, whether it holds tokenizer subtleties).
+
+    Subtleties are what takes an HTML5 tokenizer beyond plain text, start tags and end tags:
+    comments and bogus comments, raw-text and RCDATA elements.
+    """
     tree = LexborHTMLParser(markup)
+    subtle = False
     for node in tree.root.traverse(include_text=False):
-        tag = node.tag or ""
-        if tag in _FORBIDDEN_ELEMENTS or ":" in tag:
-            return f"<{tag}> element"
+        tag = node.tag
+        if tag is None or tag == "-comment" or tag in _RAW_TEXT:
+            subtle = True
+            if tag is None:
+                continue
+        if tag in _FORBIDDEN_ELEMENTS:
+            return f"<{tag}> element", subtle
         if tag == "style" and not css_is_safe(node.text(deep=True) or ""):
-            return "<style> with script"
+            return "<style> with script", subtle
         if tag == "iframe" and "srcdoc" in node.attributes:
-            return "<iframe srcdoc>"
+            return "<iframe srcdoc>", subtle
         for name, value in node.attributes.items():
             name = name.lower()
             value = value or ""
             # An event attribute left empty (RSSHub's bare ``onclick``) runs nothing.
             if name.startswith("on") and value.strip():
-                return f"{name} attribute"
+                return f"{name} attribute", subtle
             if name in _URL_ATTRIBUTES and not _url_is_safe(value, tag, name):
-                return f"{tag} {name}={value[:40]!r}"
+                return f"{tag} {name}={value[:40]!r}", subtle
             if name in _SRCSET_ATTRIBUTES and not all(
                 _url_is_safe(url, tag, "srcset") for url in _srcset_urls(value)
             ):
-                return f"{tag} {name}={value[:40]!r}"
+                return f"{tag} {name}={value[:40]!r}", subtle
             if name == "style" and not css_is_safe(value):
-                return "style attribute with script"
+                return "style attribute with script", subtle
             if name in ("srcdoc", "is", "xmlns") or name.startswith("xlink:"):
-                return f"{name} attribute"
-    return None
+                return f"{name} attribute", subtle
+    return None, subtle
 
 
 # ------------------------------------------------------------------------------ the fallback
@@ -190,6 +204,7 @@ _RAW_TEXT = frozenset(("style", "title", "textarea", "xmp", "script", "noscript"
 
 
 _COMMENT_END = re.compile(r"--!?>")
+_BARE_TAG = re.compile(r"</?([a-zA-Z][^\t\n\f\r />]*)>")
 
 
 def iter_start_tags(markup: str) -> Iterator[_StartTag]:
@@ -212,6 +227,18 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
             j = markup.find(">", i + 2)  # bogus comment
             i = n if j < 0 else j + 1
             continue
+        if not nxt.isascii() or not (nxt.isalpha() or nxt == "/"):
+            i += 1
+            continue
+        simple = _BARE_TAG.match(markup, i)  # <p>, </p>, <br>: most tags, read in one step
+        if simple is not None:
+            i = simple.end()
+            if nxt != "/":
+                name = simple.group(1).lower()
+                yield _StartTag(name, simple.start(), i, i - 1, [])
+                if name in _RAW_TEXT:
+                    i = _raw_text_end(markup, name, i)
+            continue
         if nxt == "/":
             # an end tag, which may carry (ignored) attributes with quoted ">" in them
             tag = _scan_start_tag(markup, i + 1)
@@ -219,17 +246,19 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
                 return
             i = tag.end
             continue
-        if not nxt.isascii() or not nxt.isalpha():
-            i += 1
-            continue
         tag = _scan_start_tag(markup, i)
         if tag is None:
             return
         yield tag
         i = tag.end
         if tag.name in _RAW_TEXT:
-            close = re.compile(r"</%s[\t\n\f\r />]" % re.escape(tag.name), re.I).search(markup, i)
-            i = n if close is None else close.start()
+            i = _raw_text_end(markup, tag.name, i)
+
+
+def _raw_text_end(markup: str, name: str, start: int) -> int:
+    """Where the content of a raw-text element (style, title, …) ends: at its end tag."""
+    close = re.compile(r"</%s[\t\n\f\r />]" % re.escape(name), re.I).search(markup, start)
+    return len(markup) if close is None else close.start()
 
 
 # HTML5 whitespace is exactly these five; Python's \s would also split on U+3000 and friends.
@@ -368,11 +397,16 @@ def _apply(markup: str, edits: list[tuple[int, int, str]]) -> str:
 def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "") -> CleanBody:
     """The body as it will be published, and its lead image (``None`` if it has no image)."""
     sanitized = False
-    if unsafe_reason(markup) is not None:
+    reason, subtle = _inspect(markup)
+    if reason is not None:
         markup = sanitize(markup)
         sanitized = True
     fixed, lead = fix_images(markup, base_url, image_proxy)
-    if unsafe_reason(fixed) is not None:
+    # The edits are escaped URLs and one attribute, spliced where our tokenizer saw a tag. On a
+    # body made only of text, tags and end tags it reads tags exactly as the HTML5 tokenizer
+    # does, so the safe verdict carries over; anywhere subtler, the result is parsed again.
+    recheck = fixed is not markup and (sanitized or subtle)
+    if recheck and unsafe_reason(fixed) is not None:
         # The edits only add http(s) URLs and one attribute; if the result still is not safe the
         # text fooled our tokenizer, so publish the sanitiser's canonical form instead.
         fixed, lead = fix_images(sanitize(fixed), base_url, image_proxy)

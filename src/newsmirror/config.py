@@ -58,7 +58,7 @@ class Channel:
 
     @property
     def key(self) -> str:
-        """The channel's folder under ``source/_posts``, also its key in the store."""
+        """The channel's key in the store: its three category levels."""
         return f"{self.group}/{self.site}/{self.channel}"
 
     def wants(self, title: str) -> bool:

@@ -18,19 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import __version__
-from .clean import clean_body
 from .config import Channel, Config
 from .dates import now as crawl_now
-from .dates import post_date
-from .decide import Change, content_hash, decide_change, file_name, picsum_number, select_entries
 from .exceptions import Deferred, FeedError, NotModified
 from .fetch import Fetcher
-from .hexo import Post, picsum_url, render_post
-from .parse import parse_feed
-from .store import FeedState, ItemRecord, RunLock, Store, known_of
-from .types import Fetched, HTTPValidators
-from .write import channel_folder, post_path, remove_post, remove_stale_temp_files, write_atomic
+from .store import FeedState, RunLock, Store
+from .types import HTTPValidators
+from .update import ChannelJob, ChannelUpdate, update_channel
+from .write import remove_stale_temp_files
 
 log = logging.getLogger("newsmirror")
 
@@ -128,7 +123,7 @@ class Mirror:
                 continue
             due.append((channel, state))
         with _worker_pool(len(due)) as pool:
-            # Bounds the feeds held in memory between their download and their writing.
+            # Bounds the feeds held in memory from their download to their writing.
             in_flight = asyncio.Semaphore(self.config.fetch.concurrency + 4)
             async with Fetcher(self.config.fetch) as fetcher:
                 await asyncio.gather(*(
@@ -150,32 +145,41 @@ class Mirror:
                               state: FeedState | None, now: float, dry_run: bool,
                               report: RunReport,
                               on_feed: Callable[[FeedOutcome], None] | None) -> None:
-        """Fetch; parse, clean and render (in a worker process when there is a pool); write."""
+        """Fetch; then parse, clean, render and write (in a worker process when there is a
+        pool); then record in the store."""
         validators = None
         if (state is not None and state.url == channel.url
                 and state.settings_hash == settings_hash(self.config, channel)):
             validators = state.validators
-        async with in_flight:
-            result: Prepared | FeedError
+        result: ChannelUpdate | FeedError
+        try:
+            fetched = await fetcher.fetch(channel.url, validators, gate=in_flight)
+        except FeedError as exc:
+            result = exc
+        else:
+            # in_flight is held from here until the posts are written.
             try:
-                fetched = await fetcher.fetch(channel.url, validators)
-                known = store.known_items(channel.key)
-                history = {identity: (r.picsum, r.first_seen) for identity, r in known.items()}
-                job = (fetched, channel, self.config.output.image_proxy, history, now)
+                output = self.config.output
+                job = ChannelJob(fetched, channel, output.posts_dir, output.image_proxy,
+                                 output.retention, store.known_items(channel.key), now, dry_run)
+                del fetched
                 if pool is None:
-                    result = prepare_feed(*job)
+                    result = update_channel(job)
                 else:
                     result = await asyncio.get_running_loop().run_in_executor(
-                        pool.get(), prepare_feed, *job)
+                        pool.get(), update_channel, job)
             except FeedError as exc:
                 result = exc
-            # Synchronous from here: the store is only ever used by one task at a time.
-            with store.transaction():
-                outcome = self._settle(store, channel, result, now, dry_run)
-            self._report(report, outcome, on_feed)
+            finally:
+                in_flight.release()
+        # Synchronous from here: the store is only ever used by one task at a time.
+        with store.transaction():
+            outcome = self._settle(store, channel, result, now, dry_run)
+        self._report(report, outcome, on_feed)
 
-    def _settle(self, store: Store, channel: Channel, result: Prepared | FeedError, now: float,
-                dry_run: bool) -> FeedOutcome:
+    def _settle(self, store: Store, channel: Channel, result: ChannelUpdate | FeedError,
+                now: float, dry_run: bool) -> FeedOutcome:
+        """Tell the store what happened; the posts of a successful update are already written."""
         outcome = FeedOutcome(channel.key, channel.url, OK)
         if isinstance(result, NotModified):
             outcome.status = NOT_MODIFIED
@@ -189,45 +193,14 @@ class Mirror:
                 store.record_failure(channel.key, channel.url, str(result), now,
                                      result.until if isinstance(result, Deferred) else None)
             return outcome
-        self._write_channel(store, channel, result, now, dry_run, outcome)
+        outcome.new, outcome.updated, outcome.unchanged = result.new, result.updated, result.unchanged
+        outcome.removed, outcome.sanitized = len(result.gone), result.sanitized
         if not dry_run:
+            store.record_items(channel.key, result.records)
+            store.forget_items(channel.key, result.gone)
             store.record_fetch_ok(channel.key, channel.url, result.validators,
                                   settings_hash(self.config, channel), now)
         return outcome
-
-    def _write_channel(self, store: Store, channel: Channel, prepared: Prepared, now: float,
-                       dry_run: bool, outcome: FeedOutcome) -> None:
-        folder = channel_folder(self.config.output.posts_dir, channel.group, channel.site,
-                                channel.channel)
-        known = store.known_items(channel.key)
-        taken = {record.file.casefold() for record in known.values()}
-        records: list[ItemRecord] = []
-        if prepared.items and not dry_run:
-            folder.mkdir(parents=True, exist_ok=True)
-        for item in prepared.items:
-            record = known.get(item.identity)
-            name = record.file if record is not None else file_name(item.title, item.identity, taken)
-            taken.add(name.casefold())
-            path = post_path(folder, name)
-            change = decide_change(None if record is None else known_of(record), item.digest,
-                                   record is not None and path.exists())
-            if change is not Change.UNCHANGED and not dry_run:
-                write_atomic(path, item.text)
-            setattr(outcome, change.value, getattr(outcome, change.value) + 1)
-            outcome.sanitized += item.sanitized
-            records.append(ItemRecord(item.identity, name, item.digest, item.picsum,
-                                      item.first_seen, now, item.title, item.link))
-        if dry_run:
-            return
-        # Only now, with every file in place, does the store learn of them (crash safety).
-        store.record_items(channel.key, records)
-        if self.config.output.retention == "window":
-            current = {item.identity for item in prepared.items}
-            gone = [identity for identity in known if identity not in current]
-            for identity in gone:
-                remove_post(post_path(folder, known[identity].file))
-            store.forget_items(channel.key, gone)
-            outcome.removed = len(gone)
 
     # ----------------------------------------------------------------------------- status
 
@@ -243,51 +216,6 @@ class Mirror:
                                   None, None, 0, None, 0)
             result.append(state)
         return result
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedItem:
-    """One item's post, rendered, and what the store keeps of it."""
-
-    identity: str
-    title: str
-    link: str | None
-    text: str
-    digest: str
-    picsum: int
-    first_seen: float
-    sanitized: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A fetched feed, parsed, its chosen items cleaned and rendered: a channel's CPU work."""
-
-    items: tuple[PreparedItem, ...]
-    validators: HTTPValidators
-
-
-def prepare_feed(fetched: Fetched, channel: Channel, image_proxy: str,
-                 history: dict[str, tuple[int, float]], now: float) -> Prepared:
-    """Parse, clean and render one feed. Pure, so it can run in a worker process.
-
-    ``history`` maps the identities the store knows to their picsum N and first sighting, which
-    the post of an item must keep across runs.
-    """
-    parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
-    items = []
-    for identity, entry in select_entries(parsed.entries, channel):
-        picsum, first_seen = history.get(identity) or (picsum_number(identity), now)
-        body = clean_body(entry.body, entry.link or fetched.url, image_proxy)
-        image = body.lead_image or _enclosure_image(entry.image, image_proxy) or picsum_url(picsum)
-        text = render_post(Post(
-            title=entry.title, group=channel.group, site=channel.site, channel=channel.channel,
-            author=channel.author, date=post_date(entry.date_text, entry.published, first_seen),
-            image=image, body=body.html,
-        ))
-        items.append(PreparedItem(identity, entry.title, entry.link, text, content_hash(text),
-                                  picsum, first_seen, body.sanitized))
-    return Prepared(tuple(items), fetched.validators)
 
 
 # Below this many feeds a pool costs more (process start-up) than it saves.
@@ -308,7 +236,7 @@ class _LazyPool:
     def get(self) -> Executor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
+            context.set_forkserver_preload(["newsmirror.update"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._pool
 
@@ -329,14 +257,6 @@ def _worker_pool(feeds: int) -> Iterator[_LazyPool | None]:
         yield pool
     finally:
         pool.shutdown()
-
-
-def _enclosure_image(url: str | None, image_proxy: str) -> str | None:
-    if not url or not url.startswith(("http://", "https://")):
-        return None
-    if image_proxy and url.startswith("http://"):
-        return image_proxy + url
-    return url
 
 
 def _clock(timestamp: float) -> str:

@@ -19,6 +19,7 @@ MAX_NAME_BYTES = 255          # one path component on ext4, APFS, NTFS (in UTF-1
 _EXTENSION = ".md"
 # NAME drops these from TITLE (FORMAT.md §3); control characters go too: no file system wants them.
 _NAME_REMOVED = re.compile(r"[\r\n#.\x00-\x1f\x7f]")
+_URL_BREAKING = re.compile(r"[#?%]")
 _WINDOWS_RESERVED = re.compile(r"(?i)(con|prn|aux|nul|com[0-9]|lpt[0-9])")
 
 
@@ -77,11 +78,20 @@ def content_hash(text: str) -> str:
 def post_name(title: str) -> str:
     """NAME (FORMAT.md §3): TITLE without newlines, ``#`` and ``.``; never empty or reserved."""
     name = _NAME_REMOVED.sub("", hexo_title(title)).strip()
+    # The name becomes part of the post's URL, where "%" starts an escape (Volantis's
+    # decodeURI() throws on it); the full-width sign reads the same.
+    name = name.replace("%", "％")
     # Hexo silently skips posts whose name starts with "_" (a title like "[图] …" gives one).
     name = name.lstrip("_ \t")
     if _WINDOWS_RESERVED.fullmatch(name):
         name += "_"
     return name
+
+
+def folder_name(level: str) -> str:
+    """A category level as a folder: URL-breaking characters (it is part of every post's URL
+    in Hexo) become ``_``; the category itself, in the front matter, keeps them."""
+    return _URL_BREAKING.sub("_", level)
 
 
 def _shorten(name: str, max_bytes: int) -> str:

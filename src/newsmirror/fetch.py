@@ -71,16 +71,36 @@ class Fetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(self, url: str, validators: HTTPValidators | None = None) -> Fetched:
-        """The feed's bytes; raises NotModified, Deferred or FeedError."""
-        async with self._slots:
+    async def fetch(self, url: str, validators: HTTPValidators | None = None,
+                    gate: asyncio.Semaphore | None = None) -> Fetched:
+        """The feed's bytes; raises NotModified, Deferred or FeedError.
+
+        ``gate``, if given, is acquired for each attempt and released while backing off; it is
+        still held when this returns bytes, so the caller can bound the feeds held in memory
+        until they are written (and must release it), without a retrying feed blocking a place.
+        """
+        if gate is None:
+            own_gate = asyncio.Semaphore(1)
+            fetched = await self._fetch(url, validators, own_gate)
+            own_gate.release()
+            return fetched
+        return await self._fetch(url, validators, gate)
+
+    async def _fetch(self, url: str, validators: HTTPValidators | None,
+                     gate: asyncio.Semaphore) -> Fetched:
+        held = False
+        try:
+            await gate.acquire()
+            held = True
             if url.startswith("file:"):
-                return await asyncio.to_thread(self._read_file, url)
+                async with self._slots:
+                    return await asyncio.to_thread(self._read_file, url)
             attempt = 0
             while True:
                 try:
-                    async with asyncio.timeout(self.settings.timeout):
-                        return await self._get(url, validators or HTTPValidators())
+                    async with self._slots:
+                        async with asyncio.timeout(self.settings.timeout):
+                            return await self._get(url, validators or HTTPValidators())
                 except TimeoutError:
                     error: FeedError = _Retryable(f"timed out after {self.settings.timeout:g} s")
                 except _Retryable as exc:
@@ -95,8 +115,16 @@ class Fetcher:
                     raise FeedError(f"bad request: {_short(exc)}") from None
                 if attempt >= self.settings.retries:
                     raise FeedError(str(error))
+                gate.release()  # while backing off, others go on
+                held = False
                 await asyncio.sleep(0.5 * 2 ** attempt)
+                await gate.acquire()
+                held = True
                 attempt += 1
+        except BaseException:
+            if held:
+                gate.release()
+            raise
 
     async def _get(self, url: str, validators: HTTPValidators) -> Fetched:
         assert self._session is not None

@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .decide import folder_name
 from .exceptions import NewsmirrorError
 
 _TEMP_PREFIX = ".newsmirror-"
@@ -16,7 +17,7 @@ class UnsafePath(NewsmirrorError):
 
 
 def channel_folder(posts_dir: Path, group: str, site: str, channel: str) -> Path:
-    return posts_dir / group / site / channel
+    return posts_dir / folder_name(group) / folder_name(site) / folder_name(channel)
 
 
 def post_path(folder: Path, name: str) -> Path:

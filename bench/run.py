@@ -1,0 +1,341 @@
+"""Benchmark: newsmirror against PyPI `reader` and a naive httpx + fastfeedparser loop.
+
+Serves a deterministic corpus (bench/corpus.py) from nginx on 127.0.0.1 (ETags on), then, in one
+run, measures each contender as its own process (wall time and peak RSS), RUNS times:
+
+  newsmirror cold    a fresh state and output folder: every feed new, every post written
+  newsmirror warm    the same state again: every feed answers 304
+  reader cold        reader.update_feeds() on a fresh database
+  reader warm        update_feeds(scheduled=False): sends the conditional requests
+  naive loop         httpx.AsyncClient + fastfeedparser, fetch and parse only, writes nothing
+  aiohttp / httpx    the bare HTTP clients fetching every feed (how fetch.py's client was chosen)
+
+and writes medians and ratios to bench/RESULTS.md.
+
+    pip install -r bench/requirements.txt      # reader, sgmllib3k, httpx, fastfeedparser
+    apt-get install nginx-light                 # or nginx
+    python bench/run.py [--feeds 1000] [--items 20] [--runs 3]
+
+Loopback traffic only. Every measured process is killed after --limit seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import corpus  # noqa: E402
+
+CONCURRENCY = 16
+
+
+# ----------------------------------------------------------------------------- contenders
+# Each runs in a fresh interpreter: `python bench/run.py _contender NAME WORKDIR URLS_FILE`.
+
+def contender_newsmirror(workdir: Path, urls: list[str]) -> str:
+    config = workdir / "newsmirror.toml"
+    if not config.exists():
+        lines = ["[output]", 'dir = "site"', "max_items = 20", "[fetch]",
+                 f"concurrency = {CONCURRENCY}", f"per_host = {CONCURRENCY}"]
+        for n, url in enumerate(urls):
+            lines += ["[[channel]]", 'group = "bench"', f'site = "site {n:04d}"', 'channel = "news"',
+                      f'url = "{url}"']
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from newsmirror import Mirror, load_config
+    report = Mirror(load_config(config)).run()
+    assert not report.failed, report.failed[:3]
+    return report.summary()
+
+
+def contender_reader(workdir: Path, urls: list[str]) -> str:
+    from reader import make_reader
+    db = workdir / "reader.sqlite"
+    warm = db.exists()
+    reader = make_reader(str(db))
+    if not warm:
+        for url in urls:
+            reader.add_feed(url, exist_ok=True)
+        reader.update_feeds(workers=CONCURRENCY)
+    else:
+        reader.update_feeds(workers=CONCURRENCY, scheduled=False)
+    counts = reader.get_entry_counts()
+    reader.close()
+    return f"{counts.total} entries"
+
+
+def contender_naive(workdir: Path, urls: list[str]) -> str:
+    import asyncio
+
+    import fastfeedparser
+    import httpx
+
+    async def main() -> int:
+        limits = httpx.Limits(max_connections=CONCURRENCY)
+        async with httpx.AsyncClient(limits=limits, timeout=20) as client:
+            slots = asyncio.Semaphore(CONCURRENCY)
+
+            async def one(url: str) -> int:
+                async with slots:
+                    response = await client.get(url)
+                return len(fastfeedparser.parse(response.content).entries)
+
+            return sum(await asyncio.gather(*(one(u) for u in urls)))
+
+    return f"{asyncio.run(main())} entries parsed"
+
+
+def contender_aiohttp(workdir: Path, urls: list[str]) -> str:
+    import asyncio
+
+    import aiohttp
+
+    async def main() -> int:
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async def one(url: str) -> int:
+                async with session.get(url) as response:
+                    return len(await response.read())
+            return sum(await asyncio.gather(*(one(u) for u in urls)))
+
+    return f"{asyncio.run(main())} bytes"
+
+
+def contender_httpx(workdir: Path, urls: list[str]) -> str:
+    import asyncio
+
+    import httpx
+
+    async def main() -> int:
+        limits = httpx.Limits(max_connections=CONCURRENCY)
+        async with httpx.AsyncClient(limits=limits) as client:
+            slots = asyncio.Semaphore(CONCURRENCY)
+
+            async def one(url: str) -> int:
+                async with slots:
+                    return len((await client.get(url)).content)
+            return sum(await asyncio.gather(*(one(u) for u in urls)))
+
+    return f"{asyncio.run(main())} bytes"
+
+
+CONTENDERS = {
+    "newsmirror": contender_newsmirror, "reader": contender_reader, "naive": contender_naive,
+    "aiohttp": contender_aiohttp, "httpx": contender_httpx,
+}
+
+
+# ----------------------------------------------------------------------------- harness
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_nginx(root: Path, work: Path) -> tuple[subprocess.Popen, int]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = free_port()
+    conf = work / "nginx.conf"
+    conf.write_text(textwrap.dedent(f"""
+        worker_processes 1;
+        daemon off;
+        pid {work}/nginx.pid;
+        error_log {work}/nginx-error.log;
+        events {{ worker_connections 4096; }}
+        http {{
+          access_log off;
+          types {{ application/rss+xml xml; application/atom+xml atom; }}
+          client_body_temp_path {work}/tmp; proxy_temp_path {work}/tmp;
+          fastcgi_temp_path {work}/tmp; uwsgi_temp_path {work}/tmp; scgi_temp_path {work}/tmp;
+          keepalive_requests 100000;
+          server {{ listen 127.0.0.1:{port}; root {root}; etag on; }}
+        }}
+    """))
+    (work / "tmp").mkdir(exist_ok=True)
+    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work)])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nginx did not start")
+
+
+def group_rss_mb(group: int) -> float:
+    """Resident memory of every process in a process group (a contender and its workers)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[2]) == group:      # pgrp
+                total += int(fields[21]) * page  # rss in pages
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 2**20
+
+
+def measure(name: str, workdir: Path, urls_file: Path, limit: float) -> tuple[float, float, str]:
+    """Run one contender in its own process group: (seconds, peak RSS of the group in MB, summary).
+
+    The group's memory is sampled every 20 ms and summed over its processes, so worker processes
+    count (a getrusage of children would miss those started by a forkserver).
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "_contender", name, str(workdir), str(urls_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], group_rss_mb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        out, err = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return float("nan"), float("nan"), f"killed after {limit:.0f} s"
+    finally:
+        done.set()
+        sampler.join()
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{err[-2000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    return seconds, max(peak[0], result["peak_mb"]), result["summary"]
+
+
+def run_contender_here(name: str, workdir: Path, urls_file: Path) -> None:
+    urls = urls_file.read_text().split()
+    summary = CONTENDERS[name](workdir, urls)
+    # Peak RSS of this process and of any process it started (newsmirror's workers).
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"summary": summary, "peak_mb": max(own, children) / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--limit", type=float, default=300, help="seconds before a process is killed")
+    parser.add_argument("--skip", default="", help="comma-separated contenders to skip")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+
+    base = Path(tempfile.mkdtemp(prefix="newsmirror-bench-"))
+    base.chmod(0o755)  # nginx's workers may run as another user
+    try:
+        feeds_dir = base / "feeds"
+        names = corpus.generate(feeds_dir, args.feeds, args.items)
+        nginx, port = start_nginx(feeds_dir, base)
+        try:
+            urls_file = base / "urls.txt"
+            urls_file.write_text("\n".join(f"http://127.0.0.1:{port}/{n}" for n in names))
+            results = run_all(base, urls_file, args, skip)
+        finally:
+            nginx.terminate()
+            nginx.wait()
+        write_results(args, results)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_all(base: Path, urls_file: Path, args: argparse.Namespace, skip: set[str]) -> dict:
+    results: dict[str, list[tuple[float, float, str]]] = {}
+
+    def record(label: str, value: tuple[float, float, str]) -> None:
+        results.setdefault(label, []).append(value)
+        print(f"{label:18s} {value[0]:7.2f} s {value[1]:7.0f} MB  {value[2]}", flush=True)
+
+    for run in range(args.runs):
+        # Contenders take turns within a run, so a noisy moment hits all of them.
+        if "newsmirror" not in skip:
+            work = base / f"newsmirror-{run}"
+            work.mkdir()
+            record("newsmirror cold", measure("newsmirror", work, urls_file, args.limit))
+            record("newsmirror warm", measure("newsmirror", work, urls_file, args.limit))
+        if "reader" not in skip:
+            work = base / f"reader-{run}"
+            work.mkdir()
+            record("reader cold", measure("reader", work, urls_file, args.limit))
+            record("reader warm", measure("reader", work, urls_file, args.limit))
+        for name, label in (("naive", "naive loop"), ("aiohttp", "aiohttp fetch"), ("httpx", "httpx fetch")):
+            if name not in skip:
+                record(label, measure(name, base, urls_file, args.limit))
+    return results
+
+
+def write_results(args: argparse.Namespace, results: dict) -> None:
+    def median(label: str, index: int = 0) -> float:
+        return statistics.median(r[index] for r in results[label]) if label in results else float("nan")
+
+    rows = []
+    for label, values in results.items():
+        times = ", ".join(f"{v[0]:.2f}" for v in values)
+        rows.append(f"| {label} | {median(label):.2f} s | {median(label, 1):.0f} MB | {times} | {values[-1][2]} |")
+
+    def ratio(a: str, b: str) -> str:
+        return f"{median(b) / median(a):.1f}×" if a in results and b in results else "n/a"
+
+    cpu = platform.processor() or platform.machine()
+    text = f"""# Benchmark results
+
+`python bench/run.py --feeds {args.feeds} --items {args.items} --runs {args.runs}` on this machine
+({os.cpu_count()} cores, {cpu}, Python {platform.python_version()}), {time.strftime('%Y-%m-%d')}.
+Corpus: {args.feeds} feeds × {args.items} items of 3–8 KB HTML (Chinese and English, every fifth
+feed Atom), served by nginx on 127.0.0.1 with ETags. Each figure is one process: wall time and
+peak RSS summed over its process group (its worker processes included). Medians of {args.runs} runs; the contenders take turns
+within each run.
+
+| what | median | peak RSS | runs (s) | last result |
+| --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Ratios (medians, same run):
+
+- newsmirror cold vs reader cold: **{ratio('newsmirror cold', 'reader cold')} faster**
+- newsmirror cold vs naive httpx + fastfeedparser loop (fetch and parse only, writes nothing):
+  **{ratio('newsmirror cold', 'naive loop')}** (above 1× means newsmirror is faster)
+- newsmirror warm vs reader warm (`scheduled=False`): **{ratio('newsmirror warm', 'reader warm')} faster**
+- HTTP clients alone, aiohttp vs httpx: **{ratio('aiohttp fetch', 'httpx fetch')}** (why fetch.py uses aiohttp)
+
+newsmirror cold writes {args.feeds * args.items} posts and the state; the naive loop writes nothing.
+"""
+    args.out.write_text(text, encoding="utf-8")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_contender":
+        run_contender_here(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+    else:
+        main()
