@@ -82,43 +82,52 @@ def unsafe_reason(markup: str) -> str | None:
     return _inspect(markup)[0]
 
 
-def _inspect(markup: str) -> tuple[str | None, bool]:
-    """(why the HTML is unsafe or ``None``, whether it holds tokenizer subtleties).
+@dataclass(slots=True)
+class _Inspection:
+    """What the HTML5 parse saw, besides the verdict."""
 
-    Subtleties are what takes an HTML5 tokenizer beyond plain text, start tags and end tags:
-    comments and bogus comments, raw-text and RCDATA elements.
+    subtle: bool = False   # comments, bogus comments, raw-text or RCDATA elements
+    edited: int = 0        # <img> and <a> elements: the tags fix_images may edit
+
+
+def _inspect(markup: str) -> tuple[str | None, _Inspection]:
+    """(why the HTML is unsafe or ``None``, what else the parse saw).
+
+    Subtleties are what takes an HTML5 tokenizer beyond plain text, start tags and end tags.
     """
     tree = LexborHTMLParser(markup)
-    subtle = False
+    seen = _Inspection()
     for node in tree.root.traverse(include_text=False):
         tag = node.tag
         if tag is None or tag == "-comment" or tag in _RAW_TEXT:
-            subtle = True
+            seen.subtle = True
             if tag is None:
                 continue
+        elif tag in _TAGS_WE_EDIT:
+            seen.edited += 1
         if tag in _FORBIDDEN_ELEMENTS:
-            return f"<{tag}> element", subtle
+            return f"<{tag}> element", seen
         if tag == "style" and not css_is_safe(node.text(deep=True) or ""):
-            return "<style> with script", subtle
+            return "<style> with script", seen
         if tag == "iframe" and "srcdoc" in node.attributes:
-            return "<iframe srcdoc>", subtle
+            return "<iframe srcdoc>", seen
         for name, value in node.attributes.items():
             name = name.lower()
             value = value or ""
             # An event attribute left empty (RSSHub's bare ``onclick``) runs nothing.
             if name.startswith("on") and value.strip():
-                return f"{name} attribute", subtle
+                return f"{name} attribute", seen
             if name in _URL_ATTRIBUTES and not _url_is_safe(value, tag, name):
-                return f"{tag} {name}={value[:40]!r}", subtle
+                return f"{tag} {name}={value[:40]!r}", seen
             if name in _SRCSET_ATTRIBUTES and not all(
                 _url_is_safe(url, tag, "srcset") for url in _srcset_urls(value)
             ):
-                return f"{tag} {name}={value[:40]!r}", subtle
+                return f"{tag} {name}={value[:40]!r}", seen
             if name == "style" and not css_is_safe(value):
-                return "style attribute with script", subtle
+                return "style attribute with script", seen
             if name in ("srcdoc", "is", "xmlns") or name.startswith("xlink:"):
-                return f"{name} attribute", subtle
-    return None, subtle
+                return f"{name} attribute", seen
+    return None, seen
 
 
 # ------------------------------------------------------------------------------ the fallback
@@ -312,11 +321,41 @@ def _is_http(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
 
 
-def fix_images(markup: str, base_url: str | None, image_proxy: str = "") -> tuple[str, str | None]:
-    """Splice the image and link fixes into the text; return it with the lead image."""
+_EDITED_TAG_START = re.compile(r"<(?:img|a)(?=[\t\n\f\r />])", re.I)
+_TAGS_WE_EDIT = frozenset(("img", "a"))
+
+
+def _edited_tags(markup: str, seen: _Inspection | None) -> Iterator[_StartTag]:
+    """The <img> and <a> start tags, found the quick way when that is provably right.
+
+    In a body without comments or raw text, every "<img" or "<a" followed by a separator is a
+    tag unless it sits in a quoted attribute value; so when their count equals the parser's
+    count of img and a elements, each occurrence is one of them. Otherwise: tokenize it all.
+    """
+    if seen is not None and not seen.subtle:
+        starts = [m.start() for m in _EDITED_TAG_START.finditer(markup)]
+        if len(starts) == seen.edited:
+            for start in starts:
+                tag = _scan_start_tag(markup, start)
+                if tag is None:
+                    return  # a tag cut off by the end of the input: the tokenizer stops there too
+                yield tag
+            return
+    for tag in iter_start_tags(markup):
+        if tag.name in _TAGS_WE_EDIT:
+            yield tag
+
+
+def fix_images(markup: str, base_url: str | None, image_proxy: str = "",
+               seen: _Inspection | None = None) -> tuple[str, str | None]:
+    """Splice the image and link fixes into the text; return it with the lead image.
+
+    ``seen``, the inspection of this very text, lets the tags be found without tokenizing
+    everything.
+    """
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), non-overlapping
     lead: str | None = None
-    for tag in iter_start_tags(markup):
+    for tag in _edited_tags(markup, seen):
         if tag.name == "a":
             href = tag.get("href")
             if href is not None and href.value:
@@ -397,15 +436,15 @@ def _apply(markup: str, edits: list[tuple[int, int, str]]) -> str:
 def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "") -> CleanBody:
     """The body as it will be published, and its lead image (``None`` if it has no image)."""
     sanitized = False
-    reason, subtle = _inspect(markup)
+    reason, seen = _inspect(markup)
     if reason is not None:
         markup = sanitize(markup)
         sanitized = True
-    fixed, lead = fix_images(markup, base_url, image_proxy)
+    fixed, lead = fix_images(markup, base_url, image_proxy, None if sanitized else seen)
     # The edits are escaped URLs and one attribute, spliced where our tokenizer saw a tag. On a
     # body made only of text, tags and end tags it reads tags exactly as the HTML5 tokenizer
     # does, so the safe verdict carries over; anywhere subtler, the result is parsed again.
-    recheck = fixed is not markup and (sanitized or subtle)
+    recheck = fixed is not markup and (sanitized or seen.subtle)
     if recheck and unsafe_reason(fixed) is not None:
         # The edits only add http(s) URLs and one attribute; if the result still is not safe the
         # text fooled our tokenizer, so publish the sanitiser's canonical form instead.

@@ -12,11 +12,11 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import AsyncIterator, Callable, Iterator
 
 from .config import Channel, Config
 from .dates import now as crawl_now
@@ -125,7 +125,7 @@ class Mirror:
         with _worker_pool(len(due)) as pool:
             # Bounds the feeds held in memory from their download to their writing.
             in_flight = asyncio.Semaphore(self.config.fetch.concurrency + 4)
-            async with Fetcher(self.config.fetch) as fetcher:
+            async with Fetcher(self.config.fetch) as fetcher, _transaction(store):
                 await asyncio.gather(*(
                     self._update_channel(fetcher, pool, in_flight, store, channel, state, now,
                                          dry_run, report, on_feed)
@@ -173,8 +173,8 @@ class Mirror:
             finally:
                 in_flight.release()
         # Synchronous from here: the store is only ever used by one task at a time.
-        with store.transaction():
-            outcome = self._settle(store, channel, result, now, dry_run)
+        outcome = self._settle(store, channel, result, now, dry_run)
+        store.checkpoint()
         self._report(report, outcome, on_feed)
 
     def _settle(self, store: Store, channel: Channel, result: ChannelUpdate | FeedError,
@@ -220,6 +220,12 @@ class Mirror:
 
 # Below this many feeds a pool costs more (process start-up) than it saves.
 _POOL_THRESHOLD = 8
+
+
+@asynccontextmanager
+async def _transaction(store: Store) -> AsyncIterator[None]:
+    with store.transaction():
+        yield
 
 
 class _LazyPool:

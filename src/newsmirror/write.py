@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
 from pathlib import Path
 
 from .decide import folder_name
 from .exceptions import NewsmirrorError
 
 _TEMP_PREFIX = ".newsmirror-"
+_counter = itertools.count()
 
 
 class UnsafePath(NewsmirrorError):
@@ -36,7 +37,9 @@ def write_atomic(path: Path, text: str) -> None:
     The folder must exist (callers create a channel's folder once, not once per post).
     """
     data = text.encode("utf-8")
-    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=path.parent)
+    # A name no other process uses (pid) nor this one reuses (counter); O_EXCL makes sure.
+    temp = path.parent / f"{_TEMP_PREFIX}{os.getpid()}-{next(_counter)}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         try:
             view = memoryview(data)
