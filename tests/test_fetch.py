@@ -122,11 +122,31 @@ def test_size_cap(server):
         fetch(server.url("/bomb"), max_bytes=100_000)
 
 
-def test_timeout_bounds_each_attempt(server):
+def test_timeout_is_the_whole_budget(server):
     server.routes["/slow"] = Response(200, FEED, delay=5)
     start = time.monotonic()
     with pytest.raises(FeedError, match="timed out"):
-        fetch(server.url("/slow"), timeout=0.5, retries=1)
+        fetch(server.url("/slow"), timeout=1, retries=3)
+    assert time.monotonic() - start < 1.5  # no retry: the budget is spent
+    assert server.hits("/slow") == 1
+
+
+def test_one_byte_per_second_is_cut_off(server):
+    def trickle(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        try:
+            for _ in range(1000):
+                handler.wfile.write(b"<")
+                handler.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass
+    server.routes["/trickle"] = trickle
+    start = time.monotonic()
+    with pytest.raises(FeedError, match="timed out"):
+        fetch(server.url("/trickle"), timeout=2, retries=2)
     assert time.monotonic() - start < 3
 
 

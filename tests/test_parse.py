@@ -189,3 +189,13 @@ def test_post_dates(text, expected):
     crawl = 1_700_000_000.0
     result = post_date(text, parse_date(text), crawl)
     assert result == (expected if expected is not None else crawl_time_text(crawl))
+
+
+def test_media_rss_image():
+    doc = b'''<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>m</title>
+<item><title>a</title><media:content url="https://e.x/v.mp4" type="video/mp4"/>
+<media:thumbnail url="https://e.x/t.jpg"/><description>no image here</description></item>
+<item><title>b</title><enclosure url="https://e.x/a.mp3" type="audio/mpeg"/><description>x</description></item>
+</channel></rss>'''
+    first, second = parse_feed(doc, "u").entries
+    assert first.image == "https://e.x/t.jpg" and second.image is None

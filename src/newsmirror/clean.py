@@ -125,7 +125,7 @@ def _inspect(markup: str) -> tuple[str | None, _Inspection]:
                 return f"{tag} {name}={value[:40]!r}", seen
             if name == "style" and not css_is_safe(value):
                 return "style attribute with script", seen
-            if name in ("srcdoc", "is", "xmlns") or name.startswith("xlink:"):
+            if name == "srcdoc" or name.startswith("xlink:"):
                 return f"{name} attribute", seen
     return None, seen
 

@@ -95,11 +95,16 @@ class Fetcher:
             if url.startswith("file:"):
                 async with self._slots:
                     return await asyncio.to_thread(self._read_file, url)
+            # `timeout` is the feed's whole budget: attempts and the pauses between them. Time
+            # spent waiting for a free connection does not count.
+            budget = self.settings.timeout
             attempt = 0
             while True:
+                started = None
                 try:
                     async with self._slots:
-                        async with asyncio.timeout(self.settings.timeout):
+                        started = time.monotonic()
+                        async with asyncio.timeout(budget):
                             return await self._get(url, validators or HTTPValidators())
                 except TimeoutError:
                     error: FeedError = _Retryable(f"timed out after {self.settings.timeout:g} s")
@@ -113,11 +118,15 @@ class Fetcher:
                     raise FeedError(f"HTTP error: {_short(exc)}") from None
                 except ValueError as exc:  # malformed URLs and headers
                     raise FeedError(f"bad request: {_short(exc)}") from None
-                if attempt >= self.settings.retries:
+                pause = 0.5 * 2 ** attempt
+                if started is not None:
+                    budget -= time.monotonic() - started
+                if attempt >= self.settings.retries or budget - pause <= 0:
                     raise FeedError(str(error))
+                budget -= pause
                 gate.release()  # while backing off, others go on
                 held = False
-                await asyncio.sleep(0.5 * 2 ** attempt)
+                await asyncio.sleep(pause)
                 await gate.acquire()
                 held = True
                 attempt += 1

@@ -194,15 +194,24 @@ def _parse_rss(root: Any, url: str) -> ParsedFeed:
     return ParsedFeed(url=url, title=title, kind="rss", entries=tuple(entries))
 
 
+_MEDIA_TAGS = (f"{{{NS_MEDIA}}}content", f"{{{NS_MEDIA}}}thumbnail")
+
+
 def _rss_image(item: Any) -> str | None:
+    """An image enclosure or Media RSS image: the lead image of an item whose body has none."""
     for child in item:
-        name = _local(child)
-        if name == "enclosure" and (child.get("type") or "").startswith(_IMAGE_TYPES) and child.get("url"):
-            return child.get("url")
-        if etree.QName(child).namespace == NS_MEDIA and name in ("content", "thumbnail"):
-            if child.get("url") and (name == "thumbnail" or child.get("medium") == "image"
-                                     or (child.get("type") or "").startswith(_IMAGE_TYPES)):
-                return child.get("url")
+        tag = child.tag
+        if not isinstance(tag, str) or not tag.endswith(("enclosure", "content", "thumbnail")):
+            continue  # most children; decided without attribute lookups
+        url = child.get("url")
+        if not url:
+            continue
+        kind = child.get("type") or ""
+        if _local(child) == "enclosure" and kind.startswith(_IMAGE_TYPES):
+            return url
+        if tag in _MEDIA_TAGS and (tag.endswith("thumbnail") or child.get("medium") == "image"
+                                   or kind.startswith(_IMAGE_TYPES)):
+            return url
     return None
 
 
