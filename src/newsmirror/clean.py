@@ -273,10 +273,11 @@ def _raw_text_end(markup: str, name: str, start: int) -> int:
 # HTML5 whitespace is exactly these five; Python's \s would also split on U+3000 and friends.
 _W = "\t\n\f\r "
 _TAG_NAME = re.compile(rf"[^{_W}/>]*+")
-_SEPARATORS = re.compile(rf"[{_W}/]*+")
-# One attribute as the HTML5 tokenizer reads it; possessive, so hostile input cannot backtrack.
-_ATTRIBUTE = re.compile(
-    rf"""([^{_W}/>][^{_W}/>=]*+)(?:[{_W}]*+=[{_W}]*+("[^"]*+"|'[^']*+'|(?!["'])[^{_W}>]*+))?+""")
+# Separators, then the tag's end or one attribute as the HTML5 tokenizer reads it; possessive,
+# so hostile input cannot make it backtrack.
+_NEXT_ATTRIBUTE = re.compile(
+    rf"""[{_W}/]*+(?:(>)|([^{_W}/>][^{_W}/>=]*+)"""
+    rf"""(?:[{_W}]*+=[{_W}]*+("[^"]*+"|'[^']*+'|(?!["'])[^{_W}>]*+))?+)""")
 _DANGLING_EQUALS = re.compile(rf"[{_W}]*+=")
 
 
@@ -284,27 +285,26 @@ def _scan_start_tag(s: str, start: int) -> _StartTag | None:
     i = _TAG_NAME.match(s, start + 1).end()
     name = s[start + 1:i].lower()
     attributes: list[_Attribute] = []
-    n = len(s)
+    match_next = _NEXT_ATTRIBUTE.match
     while True:
-        j = _SEPARATORS.match(s, i).end()
-        if j >= n:
-            return None
-        if s[j] == ">":
-            # "/>" ends the tag; a new attribute goes before the slash
-            insert_at = j - 1 if j > i and s[j - 1] == "/" else j
-            return _StartTag(name, start, j + 1, insert_at, attributes)
-        match = _ATTRIBUTE.match(s, j)
-        value = match.group(2)
+        match = match_next(s, i)
+        if match.group(1) is not None:  # ">": "/>" too, and a new attribute goes before its "/"
+            end = match.end()
+            insert_at = end - 2 if end - 2 >= i and s[end - 2] == "/" else end - 1
+            return _StartTag(name, start, end, insert_at, attributes)
+        if match.group(2) is None:
+            return None  # the input ends inside the tag
+        value = match.group(3)
         if value is None:
             if _DANGLING_EQUALS.match(s, match.end()):
                 return None  # a quote that never closes: the rest of the input is its value
-            attributes.append(_Attribute(match.group(1).lower(), None, match.end(), match.end(), False))
+            attributes.append(_Attribute(match.group(2).lower(), None, match.end(), match.end(), False))
         elif value[:1] in ("'", '"'):
-            attributes.append(_Attribute(match.group(1).lower(), value[1:-1], match.start(2) + 1,
-                                         match.end(2) - 1, True))
+            attributes.append(_Attribute(match.group(2).lower(), value[1:-1], match.start(3) + 1,
+                                         match.end(3) - 1, True))
         else:
-            attributes.append(_Attribute(match.group(1).lower(), value, match.start(2),
-                                         match.end(2), False))
+            attributes.append(_Attribute(match.group(2).lower(), value, match.start(3),
+                                         match.end(3), False))
         i = match.end()
 
 
