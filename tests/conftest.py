@@ -208,3 +208,9 @@ def golden_site(tmp_path, server):
     return write_config(tmp_path, channels)
 
 
+
+
+def posts_in(tmp_path) -> dict[str, bytes]:
+    """The posts under tmp_path/site, by their path relative to it."""
+    root = tmp_path / "site"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.md"))}

@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Response, channel_toml, golden_cases, item, mask_picsum, newsmirror, rss, write_config
+from conftest import (
+    Response, channel_toml, golden_cases, item, mask_picsum, newsmirror, posts_in, rss, write_config,
+)
 from newsmirror.store import RunLock
 
 ROOT = Path(__file__).parent.parent
-
-def posts(tmp_path) -> dict[str, bytes]:
-    root = tmp_path / "site"
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.md"))}
-
 
 def mtimes(tmp_path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.md")}
@@ -28,7 +25,7 @@ def test_run_writes_golden_posts_then_changes_nothing(tmp_path, server, golden_s
     result = newsmirror("run", "--config", str(golden_site))
     assert result.returncode == 0, result.stderr
     assert "feeds: 10 ok, 0 not modified, 0 failed, 0 deferred; items: 16 new" in result.stdout
-    written = posts(tmp_path)
+    written = posts_in(tmp_path)
     assert len(written) == 16
     for case in golden_cases():
         assert mask_picsum(written[case.expected_path].decode()) == mask_picsum(case.expected), case.name
@@ -37,22 +34,22 @@ def test_run_writes_golden_posts_then_changes_nothing(tmp_path, server, golden_s
     again = newsmirror("run", "--config", str(golden_site))
     assert again.returncode == 0
     assert "10 not modified" in again.stdout and "0 new, 0 updated" in again.stdout
-    assert mtimes(tmp_path) == before and posts(tmp_path) == written
+    assert mtimes(tmp_path) == before and posts_in(tmp_path) == written
 
     # A server without validators: everything is fetched again, nothing is rewritten.
     for path, route in list(server.routes.items()):
         server.routes[path] = Response(200, route(type("H", (), {"headers": {}})()).body)
     third = newsmirror("run", "--config", str(golden_site))
     assert "10 ok" in third.stdout and "0 new, 0 updated, 16 unchanged" in third.stdout
-    assert mtimes(tmp_path) == before and posts(tmp_path) == written
+    assert mtimes(tmp_path) == before and posts_in(tmp_path) == written
 
 
 def test_picsum_number_is_stable_across_states(tmp_path, server, golden_site):
     newsmirror("run", "--config", str(golden_site))
-    first = posts(tmp_path)
+    first = posts_in(tmp_path)
     shutil.rmtree(tmp_path / "site")
     newsmirror("run", "--config", str(golden_site))
-    assert posts(tmp_path) == first
+    assert posts_in(tmp_path) == first
 
 
 def test_update_rewrites_same_file_and_clash_keeps_both(tmp_path, server):
@@ -92,7 +89,7 @@ def test_failed_feed_does_not_stop_the_others(tmp_path, server):
     assert any("g/s/gone" in line and "HTTP 404" in line for line in failures)
     assert any("g/s/html" in line and "HTML page" in line for line in failures)
     assert "Traceback" not in result.stderr
-    assert list(posts(tmp_path)) == ["source/_posts/g/s/good/Good news.md"]
+    assert list(posts_in(tmp_path)) == ["source/_posts/g/s/good/Good news.md"]
 
     newsmirror("run", "--config", str(config))
     status = json.loads(newsmirror("status", "--json", "--config", str(config)).stdout)
@@ -145,18 +142,18 @@ def test_window_retention_removes_what_left_the_feed(tmp_path, server):
     server.routes["/w"] = Response(200, rss(item("First", "1"), item("Second", "2")))
     config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/w"))], 'retention = "window"')
     newsmirror("run", "--config", str(config))
-    assert len(posts(tmp_path)) == 2
+    assert len(posts_in(tmp_path)) == 2
     server.routes["/w"] = Response(200, rss(item("Third", "3"), item("Second", "2")))
     result = newsmirror("run", "--config", str(config))
     assert "1 new, 0 updated, 1 unchanged, 1 removed" in result.stdout
-    assert sorted(posts(tmp_path)) == ["source/_posts/g/s/c/Second.md", "source/_posts/g/s/c/Third.md"]
+    assert sorted(posts_in(tmp_path)) == ["source/_posts/g/s/c/Second.md", "source/_posts/g/s/c/Third.md"]
 
 
 def test_max_items_and_filters(tmp_path, server):
     server.routes["/m"] = Response(200, rss(*(item(f"News {i}", str(i)) for i in range(5)), item("Ad: buy", "ad")))
     config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/m"), 'max_items = 2\nexclude = "^Ad"\n')])
     newsmirror("run", "--config", str(config))
-    assert sorted(posts(tmp_path)) == ["source/_posts/g/s/c/News 0.md", "source/_posts/g/s/c/News 1.md"]
+    assert sorted(posts_in(tmp_path)) == ["source/_posts/g/s/c/News 0.md", "source/_posts/g/s/c/News 1.md"]
 
 
 def test_second_run_is_locked_out(tmp_path, server):
