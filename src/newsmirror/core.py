@@ -11,6 +11,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -222,6 +223,16 @@ class Mirror:
 _POOL_THRESHOLD = 8
 
 
+def _die_with_parent() -> None:
+    """A worker must not outlive a killed run: it would write posts beside the next one."""
+    try:
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: workers still end when their queue closes
+        pass
+
+
 @asynccontextmanager
 async def _transaction(store: Store) -> AsyncIterator[None]:
     with store.transaction():
@@ -243,7 +254,8 @@ class _LazyPool:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["newsmirror.update"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                             initializer=_die_with_parent)
         return self._pool
 
     def shutdown(self) -> None:

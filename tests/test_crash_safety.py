@@ -1,0 +1,94 @@
+"""A run killed with SIGKILL at any moment loses nothing and leaves nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import EPOCH, Response, channel_toml, item, newsmirror, posts_in, rss, write_config
+from newsmirror.store import RunLock
+
+FEEDS, ITEMS = 20, 12   # 240 items, in channels enough to use the worker pool
+
+
+def _serve(server):
+    channels = []
+    for f in range(FEEDS):
+        items = [item(f"Feed {f} item {i}" + (" clash" if i % 5 == 0 else ""),
+                      f"{f}-{i}", f"<p>{'正文 ' * 200}</p><img src='/img/{f}/{i}.jpg'>")
+                 for i in range(ITEMS)]
+        items.append(item(f"Feed {f} item 0 clash", f"{f}-twin"))  # a name clash in every channel
+        # a little latency per feed, so a run lasts long enough to be killed at many moments
+        server.routes[f"/f{f}"] = Response(200, rss(*items), delay=0.1)
+        channels.append(channel_toml("g", f"site {f}", "c", server.url(f"/f{f}"), "max_items = 20\n"))
+    return channels
+
+
+def _start(config):
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    return subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--quiet", "--config",
+                             str(config)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def test_sigkill_at_random_moments(tmp_path, server):
+    channels = _serve(server)
+    clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crash"
+    clean_dir.mkdir()
+    crash_dir.mkdir()
+    clean_config = write_config(clean_dir, channels)
+    crash_config = write_config(crash_dir, channels)
+
+    assert newsmirror("run", "--config", str(clean_config)).returncode == 0
+    expected = posts_in(clean_dir)
+    assert len(expected) == FEEDS * (ITEMS + 1)
+
+    rng = random.Random(20221)
+    # One run without a kill measures how long a run lasts, so the kills land all over it.
+    started = time.monotonic()
+    _start(crash_config).wait(timeout=120)
+    duration = time.monotonic() - started
+    (crash_dir / "site").rename(tmp_path / "discard")
+    kills = attempts = 0
+    while kills < 30 and attempts < 80:
+        attempts += 1
+        process = _start(crash_config)
+        time.sleep(rng.uniform(0.0, duration))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=60)
+    assert kills >= 30, f"only {kills} of {attempts} runs were still going when killed"
+
+    final = newsmirror("run", "--config", str(crash_config))
+    assert final.returncode == 0, final.stderr
+    assert posts_in(crash_dir) == expected  # same files, same bytes, no duplicates
+    leftovers = [p for p in (crash_dir / "site").rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+    assert leftovers == []
+    again = newsmirror("run", "--config", str(crash_config))
+    assert "0 new, 0 updated" in again.stdout
+
+
+def test_stale_lock_of_a_killed_run_does_not_block(tmp_path, server):
+    server.routes["/x"] = Response(200, rss(item("x", "1")))
+    config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/x"))])
+    state = tmp_path / "site" / ".newsmirror" / "state.db"
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from newsmirror.store import RunLock; from pathlib import Path;"
+                               "RunLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(60)",
+                               str(state)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    blocked = newsmirror("run", "--config", str(config))
+    assert blocked.returncode == 3 and "another newsmirror run" in blocked.stderr
+    assert not (tmp_path / "site" / "source").exists()  # the second run wrote nothing
+    holder.kill()
+    holder.wait()
+    lock = RunLock(state)
+    lock.acquire()
+    assert lock.previous_run_interrupted  # the killed holder's pid was still in the file
+    lock.release()
+    assert newsmirror("run", "--config", str(config)).returncode == 0
