@@ -20,6 +20,7 @@ DEFAULT_USER_AGENT = f"newsmirror/{__version__} (+https://github.com/newsmirror/
 RETENTIONS = ("keep", "window")
 # Characters that cannot appear in one level of the category path (it becomes a folder name).
 _BAD_FOLDER_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +186,7 @@ def _channel(entry: Any, number: int, where: str, base: str, folder: Path,
              default_max: int) -> Channel:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: channel #{number} must be a table")
-    label = "/".join(str(entry.get(k, "?")) for k in ("group", "site", "channel"))
+    label = _printable("/".join(str(entry.get(k, "?")) for k in ("group", "site", "channel")))
     ctx = f"{where}: channel #{number} ({label})"
     _check_keys(entry, _CHANNEL_KEYS, ctx)
     missing = [k for k in _CHANNEL_REQUIRED if k not in entry]
@@ -255,6 +256,11 @@ def _non_negative(value: int, ctx: str) -> int:
 
 def _resolve_path(value: str, folder: Path) -> Path:
     return (folder / Path(value).expanduser()).resolve()
+
+
+def _printable(text: str) -> str:
+    """Control characters escaped, so an error stays on one line."""
+    return _CONTROL_CHARS.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 def _names(keys: Any) -> str:
