@@ -129,3 +129,9 @@ def test_video_iframe_kept():
 def test_fix_images_without_images_is_identity():
     text = "plain text with < and > and & signs"
     assert fix_images(text, BASE) == (text, None)
+
+
+@pytest.mark.parametrize("cut", ["<img s", "<img src=", '<img src="x', "<a href", "<img", "&<img s"])
+def test_tags_cut_off_by_the_end(cut):
+    result = clean_body("<p>x</p>" + cut, BASE)
+    assert unsafe_reason(result.html) is None

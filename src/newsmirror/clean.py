@@ -288,12 +288,12 @@ def _scan_start_tag(s: str, start: int) -> _StartTag | None:
     match_next = _NEXT_ATTRIBUTE.match
     while True:
         match = match_next(s, i)
+        if match is None:
+            return None  # the input ends inside the tag
         if match.group(1) is not None:  # ">": "/>" too, and a new attribute goes before its "/"
             end = match.end()
             insert_at = end - 2 if end - 2 >= i and s[end - 2] == "/" else end - 1
             return _StartTag(name, start, end, insert_at, attributes)
-        if match.group(2) is None:
-            return None  # the input ends inside the tag
         value = match.group(3)
         if value is None:
             if _DANGLING_EQUALS.match(s, match.end()):

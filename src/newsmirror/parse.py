@@ -35,7 +35,7 @@ _XML_PARSER_OPTIONS = dict(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
     huge_tree=False, recover=True, remove_pis=True, collect_ids=False,
 )
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*(?:\?>|$)", re.I)
 _XML_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.I)
 # XML 1.0 forbids these; feeds contain them anyway (NUL bytes, stray control characters).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -121,6 +121,8 @@ def _parse_xml_feed(data: bytes, url: str, content_type: str | None) -> ParsedFe
         root = etree.fromstring(_xml_input(data, content_type), parser)
     except etree.XMLSyntaxError as exc:
         raise FeedError(f"not a feed: XML error: {exc.msg}") from None
+    except ValueError as exc:  # lxml refusing its input outright (a cut-off declaration)
+        raise FeedError(f"not a feed: {exc}") from None
     if root is None:
         raise FeedError("not a feed: no XML element found")
     name = etree.QName(root).localname.lower()
