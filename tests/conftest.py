@@ -79,6 +79,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Response | Callable] = {}
         self.requests: list[tuple[str, dict]] = []
+        self.static_root: Path | None = None  # files served for paths without a route
         self._lock = threading.Lock()
         server = self
 
@@ -92,7 +93,9 @@ class FeedServer:
                 with server._lock:
                     server.requests.append((self.path, dict(self.headers)))
                 route = server.routes.get(self.path)
-                if route is None:
+                if route is None and server.static_root is not None:
+                    answer = server.static(self.path)
+                elif route is None:
                     answer = Response(404, b"not found", {"Content-Type": "text/plain"})
                 elif callable(route):
                     answer = route(self)
@@ -125,6 +128,23 @@ class FeedServer:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def static(self, path: str) -> Response:
+        """A file under static_root (a built site), index.html for folders."""
+        import mimetypes
+        from urllib.parse import unquote, urlsplit
+        relative = unquote(urlsplit(path).path).lstrip("/")
+        target = (self.static_root / relative).resolve()
+        if not target.is_relative_to(self.static_root.resolve()):
+            return Response(403, b"forbidden", {"Content-Type": "text/plain"})
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            return Response(404, b"not found", {"Content-Type": "text/plain"})
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind in ("application/javascript", "application/xml"):
+            kind += "; charset=utf-8"
+        return Response(200, target.read_bytes(), {"Content-Type": kind})
 
     def hits(self, path: str) -> int:
         return sum(1 for p, _ in self.requests if p == path)
@@ -218,3 +238,38 @@ def posts_in(tmp_path) -> dict[str, bytes]:
     """The posts under tmp_path/site, by their path relative to it."""
     root = tmp_path / "site"
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.md"))}
+
+
+# --------------------------------------------------------------------------- a real Hexo
+
+HEXO = TESTS / "hexo"
+
+
+@pytest.fixture(scope="session")
+def node_modules():
+    modules = HEXO / "node_modules"
+    if not (modules / ".bin" / "hexo").exists():
+        pytest.fail("tests/hexo/node_modules is missing: run `bash scripts/test` (it runs npm ci)")
+    return modules
+
+
+def new_hexo_site(folder: Path, node_modules: Path) -> Path:
+    """An empty Hexo site (landscape and volantis configs) using the tests' node_modules."""
+    import shutil
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "_config.yml", "_config.volantis.yml"):
+        shutil.copy(HEXO / name, folder / name)
+    (folder / "node_modules").symlink_to(node_modules)
+    return folder
+
+
+def hexo_generate(site: Path, config: str) -> str:
+    env = dict(os.environ, PATH=f"{site / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(["hexo", "generate", "--config", config], cwd=site, env=env,
+                            capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert not re.search(r"^(ERROR|FATAL|WARN)", output, re.M), output
+    return output
+
+

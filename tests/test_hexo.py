@@ -6,22 +6,19 @@ Needs tests/hexo/node_modules (`npm ci` in tests/hexo, done by scripts/test).
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import Response, channel_toml, item, newsmirror, rss
+from conftest import Response, channel_toml, hexo_generate, item, new_hexo_site, newsmirror, rss
 
 # Values the reference would have written as invalid YAML or that Nunjucks would execute.
 TRICKY_TITLES = ['He said "it\'s fine": [ok] #1', "yes", "{{ site }} {% raw %} {# x", "100% sure?"]
 TRICKY_BODY = "<p>{{ site.posts }} {% raw %}x{% endraw %} {# comment</p>"
 
-HEXO = Path(__file__).parent / "hexo"
 ROOT = Path(__file__).parent.parent
 # hexo-util's slugize(): how Hexo turns a category name into a folder name.
 _SLUG_SPECIAL = re.compile(r"[\s~`!@#$%^&*()\-_+=\[\]{}|\\;:\"'<>,.?/]+")
@@ -31,22 +28,10 @@ def slugize(name: str) -> str:
     return _SLUG_SPECIAL.sub("-", re.sub(r"[\x00-\x1f]", "", name)).strip("-")
 
 
-@pytest.fixture(scope="module")
-def node_modules():
-    modules = HEXO / "node_modules"
-    if not (modules / ".bin" / "hexo").exists():
-        pytest.fail("tests/hexo/node_modules is missing: run `bash scripts/test` (it runs npm ci)")
-    return modules
-
-
 @pytest.fixture
 def hexo_site(tmp_path, server, golden_site, node_modules):
     """A Hexo site holding the golden posts (through a real run) and the bundled example's."""
-    site = tmp_path / "site"
-    site.mkdir()
-    for name in ("package.json", "_config.yml", "_config.volantis.yml"):
-        shutil.copy(HEXO / name, site / name)
-    (site / "node_modules").symlink_to(node_modules)
+    site = new_hexo_site(tmp_path / "site", node_modules)
     assert newsmirror("run", "--config", str(golden_site)).returncode == 0
     examples = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", examples, ignore=shutil.ignore_patterns("site"))
@@ -60,16 +45,6 @@ def hexo_site(tmp_path, server, golden_site, node_modules):
                       + channel_toml("编程", "C#: news", "null", server.url("/tricky")), "utf-8")
     assert newsmirror("run", "--config", str(tricky)).returncode == 0
     return site
-
-
-def hexo_generate(site: Path, config: str) -> str:
-    env = dict(os.environ, PATH=f"{site / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run(["hexo", "generate", "--config", config], cwd=site, env=env,
-                            capture_output=True, text=True, timeout=600)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert not re.search(r"^(ERROR|FATAL|WARN)", output, re.M), output
-    return output
 
 
 def front_matter(path: Path) -> dict:
