@@ -201,3 +201,24 @@ def test_backoff_does_not_hold_up_other_feeds(tmp_path):
     assert "connection failed" in result.stderr
     # 40 feeds x 1.5 s of backoff would take 15 s if a backing-off feed held its place.
     assert elapsed < 8, elapsed
+
+
+def test_a_bug_costs_one_feed_not_the_run(tmp_path, server, monkeypatch):
+    """An unexpected exception while handling one feed is reported as that feed's failure."""
+    import newsmirror.core as core
+    from newsmirror import Mirror, load_config
+    real = core.update_channel
+
+    def flaky(job):
+        if job.channel.channel == "bad":
+            raise RuntimeError("boom")
+        return real(job)
+
+    monkeypatch.setattr(core, "update_channel", flaky)
+    server.routes["/a"] = Response(200, rss(item("a", "1")))
+    config = write_config(tmp_path, [channel_toml("g", "s", "bad", server.url("/a")),
+                                     channel_toml("g", "s", "good", server.url("/a"))])
+    report = Mirror(load_config(config)).run()
+    (failed,) = report.failed
+    assert failed.channel == "g/s/bad" and "internal error (RuntimeError: boom)" in failed.message
+    assert report.count("ok") == 1 and list(posts_in(tmp_path)) == ["source/_posts/g/s/good/a.md"]

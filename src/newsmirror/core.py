@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -171,6 +172,15 @@ class Mirror:
                         pool.get(), update_channel, job)
             except FeedError as exc:
                 result = exc
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory, a crash in a C library); a new pool
+                # serves the feeds after this one.
+                if pool is not None:
+                    pool.reset()
+                result = FeedError("the worker process died while handling this feed")
+            except Exception as exc:  # a bug must cost one feed, not the run
+                log.exception("feed %s: internal error", channel.key)
+                result = FeedError(f"internal error ({type(exc).__name__}: {exc}); please report it")
             finally:
                 in_flight.release()
         # Synchronous from here: the store is only ever used by one task at a time.
@@ -257,6 +267,12 @@ class _LazyPool:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
                                              initializer=_die_with_parent)
         return self._pool
+
+    def reset(self) -> None:
+        """Drop a broken pool; the next job starts a new one."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def shutdown(self) -> None:
         if self._pool is not None:
