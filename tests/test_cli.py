@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from conftest import (
     Response, channel_toml, golden_cases, item, mask_picsum, newsmirror, posts_in, rss, write_config,

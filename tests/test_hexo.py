@@ -88,7 +88,7 @@ def test_landscape(hexo_site):
     hexo_generate(hexo_site, "_config.yml")
     checked = check_site(hexo_site)
     # Bodies arrive as HTML, images with referrerpolicy, and no Nunjucks ran on feed text.
-    for post, meta, page in checked:
+    for post, _meta, page in checked:
         text = page.read_text("utf-8")
         if "<img" in post.read_text("utf-8"):
             assert 'referrerpolicy="no-referrer"' in text
@@ -105,6 +105,6 @@ def test_volantis_shows_headimg(hexo_site):
     hexo_generate(hexo_site, "_config.volantis.yml")
     for post, meta, page in check_site(hexo_site):
         text = page.read_text("utf-8")
-        assert f"class='headimg'" in text
+        assert "class='headimg'" in text
         shown = re.search(r"class='headimg'[^>]*src='([^']*)'", text).group(1)
         assert html.unescape(shown) == html.unescape(meta["headimg"]), post.name

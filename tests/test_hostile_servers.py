@@ -116,7 +116,7 @@ def test_every_hostile_server_is_cut_off(tmp_path, server, silent_port):
     channels.append(channel_toml("hostile", "servers", "silent", f"http://127.0.0.1:{silent_port}/feed"))
     server.routes["/good"] = Response(200, rss(item("Good news", "g")))
     channels.append(channel_toml("hostile", "servers", "good", server.url("/good")))
-    config = write_config(tmp_path, channels, fetch_extra=f"")
+    config = write_config(tmp_path, channels, fetch_extra="")
     text = config.read_text("utf-8").replace("timeout = 5\nretries = 0",
                                              f"timeout = {TIMEOUT}\nretries = 2\nmax_bytes = 5000000")
     config.write_text(text, "utf-8")

@@ -11,7 +11,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import click
 
@@ -38,10 +38,9 @@ def _load(ctx: click.Context, config_path: Path | None) -> Config:
         return load_config(path)
     except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
-        raise AssertionError("unreachable")
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"newsmirror: error: {message}", err=True)
     sys.exit(code)
 
@@ -78,7 +77,6 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     except (LockedError, StorageError) as exc:
         progress.close()
         _fail(str(exc), EXIT_STATE)
-        return
     progress.close()
     for outcome in report.failed:
         click.echo(f"failed: {outcome.channel} ({outcome.url}): {outcome.message}", err=True)
@@ -126,7 +124,6 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool) -> None:
         states = Mirror(config).status()
     except StorageError as exc:
         _fail(str(exc), EXIT_STATE)
-        return
     rows = [{
         "channel": s.channel, "url": s.url, "last_ok": _iso(s.last_ok),
         "last_error_at": _iso(s.last_error_at), "last_error": s.last_error,

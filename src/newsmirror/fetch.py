@@ -61,7 +61,7 @@ class Fetcher:
             connector=connector,
             headers={"User-Agent": self.settings.user_agent, "Accept": _ACCEPT,
                      "Accept-Encoding": "gzip, deflate, br"},
-            timeout=aiohttp.ClientTimeout(total=None),  # asyncio.timeout bounds each attempt
+            timeout=aiohttp.ClientTimeout(total=None),  # asyncio.timeout holds each feed to its budget
             auto_decompress=True,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
