@@ -92,3 +92,20 @@ def test_stale_lock_of_a_killed_run_does_not_block(tmp_path, server):
     assert lock.previous_run_interrupted  # the killed holder's pid was still in the file
     lock.release()
     assert newsmirror("run", "--config", str(config)).returncode == 0
+
+
+def test_second_run_during_a_real_run_exits_at_once(tmp_path, server):
+    server.routes["/slow"] = Response(200, rss(item("slow", "1")), delay=3)
+    config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/slow"))])
+    first = _start(config)
+    lock_file = tmp_path / "site" / ".newsmirror" / "state.db.lock"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (lock_file.exists() and lock_file.read_text().strip()):
+        time.sleep(0.05)
+    started = time.monotonic()
+    second = newsmirror("run", "--config", str(config))
+    assert time.monotonic() - started < 2.5  # at once, not after the first run's 3 s
+    assert second.returncode == 3 and "another newsmirror run is using this state" in second.stderr
+    assert first.wait(timeout=30) == 0
+    assert list(posts_in(tmp_path)) == ["source/_posts/g/s/c/slow.md"]
+    assert newsmirror("run", "--config", str(config)).returncode == 0
