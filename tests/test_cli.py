@@ -221,3 +221,18 @@ def test_a_bug_costs_one_feed_not_the_run(tmp_path, server, monkeypatch):
     (failed,) = report.failed
     assert failed.channel == "g/s/bad" and "internal error (RuntimeError: boom)" in failed.message
     assert report.count("ok") == 1 and list(posts_in(tmp_path)) == ["source/_posts/g/s/good/a.md"]
+
+
+def test_unwritable_places_are_one_line_errors(tmp_path, server):
+    server.routes["/a"] = Response(200, rss(item("a", "1")))
+    (tmp_path / "site").write_text("a file where the site folder should be")
+    config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/a"))])
+    result = newsmirror("run", "--config", str(config))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and str(tmp_path / "site") in result.stderr
+    # the state elsewhere, the posts folder still a file: each feed fails with the reason
+    text = config.read_text("utf-8").replace('dir = "site"', f'dir = "site"\nstate = "{tmp_path / "state.db"}"')
+    config.write_text(text, "utf-8")
+    result = newsmirror("run", "--config", str(config))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "g/s/c" in result.stderr and "cannot write posts" in result.stderr

@@ -77,6 +77,9 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     except (LockedError, StorageError) as exc:
         progress.close()
         _fail(str(exc), EXIT_STATE)
+    except OSError as exc:  # the state's folder cannot be made or used
+        progress.close()
+        _fail(f"{exc.filename or config.output.state}: {exc.strerror or exc}", EXIT_STATE)
     progress.close()
     for outcome in report.failed:
         click.echo(f"failed: {outcome.channel} ({outcome.url}): {outcome.message}", err=True)

@@ -179,7 +179,7 @@ class Mirror:
                     pool.reset()
                 result = FeedError("the worker process died while handling this feed")
             except Exception as exc:  # a bug must cost one feed, not the run
-                log.exception("feed %s: internal error", channel.key)
+                log.debug("feed %s: internal error", channel.key, exc_info=True)  # --verbose
                 result = FeedError(f"internal error ({type(exc).__name__}: {exc}); please report it")
             finally:
                 in_flight.release()

@@ -15,8 +15,14 @@ from .clean import clean_body
 from .config import Channel
 from .dates import post_date
 from .decide import (
-    Change, content_hash, decide_change, file_name, picsum_number, select_entries,
+    Change,
+    content_hash,
+    decide_change,
+    file_name,
+    picsum_number,
+    select_entries,
 )
+from .exceptions import FeedError
 from .hexo import Post, picsum_url, render_post
 from .parse import parse_feed
 from .store import ItemRecord, known_of
@@ -50,7 +56,16 @@ class ChannelUpdate:
 
 
 def update_channel(job: ChannelJob) -> ChannelUpdate:
-    """Write the channel's new and changed posts. Raises FeedError for a feed it cannot read."""
+    """Write the channel's new and changed posts. Raises FeedError for a feed it cannot read,
+    or for posts it cannot write (a full disk, a folder that is a file, permissions)."""
+    try:
+        return _update_channel(job)
+    except OSError as exc:
+        where = exc.filename or job.posts_dir
+        raise FeedError(f"cannot write posts: {where}: {exc.strerror or exc}") from None
+
+
+def _update_channel(job: ChannelJob) -> ChannelUpdate:
     channel, fetched = job.channel, job.fetched
     parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
     result = ChannelUpdate(fetched.validators)
