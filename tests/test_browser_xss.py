@@ -108,6 +108,10 @@ def browser():
 def exercise(browser, url: str) -> None:
     """Load a page and do what a reader might: click, hover, focus, submit; then wait."""
     context = browser.new_context()
+    # Loopback only: a theme's web fonts or CDN scripts are refused at once, not waited for.
+    context.route("**/*", lambda route: route.continue_()
+                  if route.request.url.startswith(("http://127.0.0.1:", "data:", "about:"))
+                  else route.abort())
     tab = context.new_page()
     tab.on("dialog", lambda dialog: dialog.dismiss())
     try:

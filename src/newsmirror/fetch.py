@@ -1,7 +1,7 @@
 """Getting feed bytes: asynchronous HTTP with limits, conditional GET, retries; local files.
 
-aiohttp was chosen over httpx by measurement (``bench/http_clients.py``; figures in
-``bench/RESULTS.md``): on 1,000 loopback feeds it finished in about half the time.
+aiohttp was chosen over httpx by measurement (``bench/run.py``, figures in ``bench/RESULTS.md``):
+fetching the same 1,000 loopback feeds it took 0.43 s where httpx took 2.3 s.
 """
 
 from __future__ import annotations
