@@ -20,7 +20,8 @@ from .config import Config, load_config
 from .core import FAILED, FeedOutcome, Mirror
 from .exceptions import ConfigError, LockedError, StorageError
 
-EXIT_OK, EXIT_FEEDS_FAILED, EXIT_CONFIG, EXIT_STATE = 0, 1, 2, 3
+# 0 (all fine) and 1 (some feeds failed) come from RunReport.exit_code.
+EXIT_CONFIG, EXIT_STATE = 2, 3
 DEFAULT_CONFIG = "newsmirror.toml"
 
 

@@ -23,10 +23,6 @@ from .dates import parse_date
 from .exceptions import FeedError
 from .types import Entry, ParsedFeed
 
-NS_ATOM10 = "http://www.w3.org/2005/Atom"
-NS_ATOM03 = "http://purl.org/atom/ns#"
-NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
-NS_DC = "http://purl.org/dc/elements/1.1/"
 NS_MEDIA = "http://search.yahoo.com/mrss/"
 NS_XHTML = "http://www.w3.org/1999/xhtml"
 

@@ -284,14 +284,6 @@ class Store:
             self._db.executemany("DELETE FROM items WHERE channel = ? AND identity = ?",
                                  [(channel, identity) for identity in identities])
 
-    def iter_items(self) -> Iterator[tuple[str, ItemRecord]]:
-        rows = self._db.execute(
-            "SELECT channel, identity, file, content_hash, picsum, first_seen, last_seen, title,"
-            " link FROM items ORDER BY channel, first_seen"
-        )
-        for row in rows:
-            yield row[0], ItemRecord(*row[1:])
-
 
 def known_of(record: ItemRecord) -> Known:
     return Known(file=record.file, content_hash=record.content_hash, picsum=record.picsum,
