@@ -146,6 +146,9 @@ def test_window_retention_removes_what_left_the_feed(tmp_path, server):
     result = newsmirror("run", "--config", str(config))
     assert "1 new, 0 updated, 1 unchanged, 1 removed" in result.stdout
     assert sorted(posts_in(tmp_path)) == ["source/_posts/g/s/c/Second.md", "source/_posts/g/s/c/Third.md"]
+    server.routes["/w"] = Response(200, rss())  # an empty feed removes nothing
+    assert "0 removed" in newsmirror("run", "--config", str(config)).stdout
+    assert len(posts_in(tmp_path)) == 2
 
 
 def test_max_items_and_filters(tmp_path, server):

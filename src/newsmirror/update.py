@@ -97,7 +97,8 @@ def _update_channel(job: ChannelJob) -> ChannelUpdate:
         result.sanitized += body.sanitized
         result.records.append(ItemRecord(identity, name, digest, picsum, first_seen, job.now,
                                          entry.title, entry.link))
-    if job.retention == "window":
+    # An empty feed is more likely a hiccup upstream than the end of a channel: it removes nothing.
+    if job.retention == "window" and chosen:
         current = {identity for identity, _ in chosen}
         result.gone = [identity for identity in job.known if identity not in current]
         if not job.dry_run:
