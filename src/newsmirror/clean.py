@@ -207,13 +207,14 @@ class _StartTag:
         return None
 
 
-_SPACE = " \t\n\f\r"
+# HTML5 whitespace is exactly these five; Python's \s would also split on U+3000 and friends.
+_SPACE = "\t\n\f\r "
 _RAW_TEXT = frozenset(("style", "title", "textarea", "xmp", "script", "noscript", "iframe",
                        "noembed", "noframes"))
 
 
 _COMMENT_END = re.compile(r"--!?>")
-_BARE_TAG = re.compile(r"</?([a-zA-Z][^\t\n\f\r />]*)>")
+_BARE_TAG = re.compile(rf"</?([a-zA-Z][^{_SPACE}/>]*)>")
 
 
 def iter_start_tags(markup: str) -> Iterator[_StartTag]:
@@ -266,19 +267,17 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
 
 def _raw_text_end(markup: str, name: str, start: int) -> int:
     """Where the content of a raw-text element (style, title, …) ends: at its end tag."""
-    close = re.compile(r"</%s[\t\n\f\r />]" % re.escape(name), re.I).search(markup, start)
+    close = re.compile(rf"</{re.escape(name)}[{_SPACE}/>]", re.I).search(markup, start)
     return len(markup) if close is None else close.start()
 
 
-# HTML5 whitespace is exactly these five; Python's \s would also split on U+3000 and friends.
-_W = "\t\n\f\r "
-_TAG_NAME = re.compile(rf"[^{_W}/>]*+")
+_TAG_NAME = re.compile(rf"[^{_SPACE}/>]*+")
 # Separators, then the tag's end or one attribute as the HTML5 tokenizer reads it; possessive,
 # so hostile input cannot make it backtrack.
 _NEXT_ATTRIBUTE = re.compile(
-    rf"""[{_W}/]*+(?:(>)|([^{_W}/>][^{_W}/>=]*+)"""
-    rf"""(?:[{_W}]*+=[{_W}]*+("[^"]*+"|'[^']*+'|(?!["'])[^{_W}>]*+))?+)""")
-_DANGLING_EQUALS = re.compile(rf"[{_W}]*+=")
+    rf"""[{_SPACE}/]*+(?:(>)|([^{_SPACE}/>][^{_SPACE}/>=]*+)"""
+    rf"""(?:[{_SPACE}]*+=[{_SPACE}]*+("[^"]*+"|'[^']*+'|(?!["'])[^{_SPACE}>]*+))?+)""")
+_DANGLING_EQUALS = re.compile(rf"[{_SPACE}]*+=")
 
 
 def _scan_start_tag(s: str, start: int) -> _StartTag | None:
@@ -321,7 +320,7 @@ def _is_http(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
 
 
-_EDITED_TAG_START = re.compile(r"<(?:img|a)(?=[\t\n\f\r />])", re.I)
+_EDITED_TAG_START = re.compile(rf"<(?:img|a)(?=[{_SPACE}/>])", re.I)
 _TAGS_WE_EDIT = frozenset(("img", "a"))
 
 
@@ -373,7 +372,7 @@ def fix_images(markup: str, base_url: str | None, image_proxy: str = "",
                 if lazy is not None and lazy.value and lazy.value.strip():
                     candidate = _absolute(html.unescape(lazy.value).strip(), base_url)
                     if _is_http(candidate):
-                        url = _proxied(candidate, image_proxy)
+                        url = proxied_image(candidate, image_proxy)
                         new = f' src="{html.escape(url)}"'
                         if src is not None:  # an empty src="" is replaced in place
                             edits.append((src.value_start - (1 if src.quoted else 0),
@@ -398,7 +397,8 @@ def _referrer_policy_insert(markup: str, tag: _StartTag) -> str:
     return REFERRER_POLICY
 
 
-def _proxied(url: str, image_proxy: str) -> str:
+def proxied_image(url: str, image_proxy: str) -> str:
+    """An http:// image through the image proxy (FORMAT.md §2); other URLs as they are."""
     if image_proxy and url.startswith("http://"):
         return image_proxy + url
     return url
@@ -407,7 +407,7 @@ def _proxied(url: str, image_proxy: str) -> str:
 def _replace_url(edits: list[tuple[int, int, str]], attribute: _Attribute, url: str,
                  base_url: str | None, image_proxy: str) -> str:
     """Resolve (and for images, proxy) one URL attribute; record an edit if it changed."""
-    new = _proxied(_absolute(url, base_url), image_proxy)
+    new = proxied_image(_absolute(url, base_url), image_proxy)
     if new == url:
         return new
     raw = attribute.value or ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .clean import clean_body
+from .clean import clean_body, proxied_image
 from .config import Channel
 from .dates import post_date
 from .decide import (
@@ -110,6 +110,4 @@ def _update_channel(job: ChannelJob) -> ChannelUpdate:
 def _enclosure_image(url: str | None, image_proxy: str) -> str | None:
     if not url or not url.startswith(("http://", "https://")):
         return None
-    if image_proxy and url.startswith("http://"):
-        return image_proxy + url
-    return url
+    return proxied_image(url, image_proxy)
