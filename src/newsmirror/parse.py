@@ -32,6 +32,7 @@ _XML_PARSER_OPTIONS = dict(
     huge_tree=False, recover=True, remove_pis=True, collect_ids=False,
 )
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*(?:\?>|$)", re.I)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _XML_DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.I)
 # XML 1.0 forbids these; feeds contain them anyway (NUL bytes, stray control characters).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -72,10 +73,9 @@ def decode_document(data: bytes, content_type: str | None = None) -> str:
     declared = _XML_DECL_ENCODING.match(data)
     if declared:
         candidates.append(declared.group(1).decode("ascii"))
-    if content_type:
-        match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type, re.I)
-        if match:
-            candidates.append(match.group(1))
+    charset = _http_charset(content_type)
+    if charset:
+        candidates.append(charset)
     candidates.append("utf-8")
     for label in candidates:
         label = _ENCODING_ALIASES.get(label.lower(), label.lower())
@@ -90,14 +90,18 @@ def decode_document(data: bytes, content_type: str | None = None) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _http_charset(content_type: str | None) -> str | None:
+    match = _CHARSET.search(content_type or "")
+    return match.group(1) if match else None
+
+
 def _xml_input(data: bytes, content_type: str | None) -> bytes | str:
     """What lxml gets: the bytes themselves when they are clean UTF-8 (the common case, and
     the fast one), else text we decoded, without its now misleading declaration."""
     declared = _XML_DECL_ENCODING.match(data)
-    charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", content_type or "", re.I)
     labels = {label.lower().replace("_", "-") for label in
               (declared.group(1).decode("ascii") if declared else "utf-8",
-               charset.group(1) if charset else "utf-8")}
+               _http_charset(content_type) or "utf-8")}
     if labels <= {"utf-8", "utf8"} and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             data.decode("utf-8")
