@@ -14,11 +14,11 @@ import os
 import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from typing import Callable, Iterator
 
 from .config import Channel, Config
 from .dates import now as crawl_now
@@ -127,12 +127,13 @@ class Mirror:
         with _worker_pool(len(due)) as pool:
             # Bounds the feeds held in memory from their download to their writing.
             in_flight = asyncio.Semaphore(self.config.fetch.concurrency + 4)
-            async with Fetcher(self.config.fetch) as fetcher, _transaction(store):
-                await asyncio.gather(*(
-                    self._update_channel(fetcher, pool, in_flight, store, channel, state, now,
-                                         dry_run, report, on_feed)
-                    for channel, state in due
-                ))
+            with store.transaction():
+                async with Fetcher(self.config.fetch) as fetcher:
+                    await asyncio.gather(*(
+                        self._update_channel(fetcher, pool, in_flight, store, channel, state,
+                                             now, dry_run, report, on_feed)
+                        for channel, state in due
+                    ))
 
     def _report(self, report: RunReport, outcome: FeedOutcome,
                 on_feed: Callable[[FeedOutcome], None] | None) -> None:
@@ -241,12 +242,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: workers still end when their queue closes
         pass
-
-
-@asynccontextmanager
-async def _transaction(store: Store) -> AsyncIterator[None]:
-    with store.transaction():
-        yield
 
 
 class _LazyPool:
