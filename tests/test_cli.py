@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 from conftest import (
-    Response, channel_toml, golden_cases, item, mask_picsum, newsmirror, posts_in, rss, write_config,
+    EPOCH, Response, channel_toml, golden_cases, item, mask_picsum, newsmirror, posts_in, rss, write_config,
 )
 from newsmirror.store import RunLock
 
@@ -97,7 +97,8 @@ def test_failed_feed_does_not_stop_the_others(tmp_path, server):
     assert by_channel["g/s/good"]["failures"] == 0 and by_channel["g/s/good"]["items"] == 1
     assert by_channel["g/s/good"]["last_ok"].startswith("2021-08-07")
     text = newsmirror("--config", str(config), "status").stdout
-    assert "g/s/gone: 0 items, last ok never, 2 failures in a row, last error: HTTP 404" in text
+    assert ("g/s/gone: 0 items, last ok never, last new item never, 2 failures in a row,"
+            " last error: HTTP 404") in text
 
 
 def test_retry_after_is_remembered(tmp_path, server):
@@ -239,3 +240,41 @@ def test_unwritable_places_are_one_line_errors(tmp_path, server):
     result = newsmirror("run", "--config", str(config))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "g/s/c" in result.stderr and "cannot write posts" in result.stderr
+
+
+def test_status_flags_failing_and_stale_channels(tmp_path, server):
+    server.routes["/good"] = Response(200, rss(item("Good news", "g1")))
+    config = write_config(tmp_path, [
+        channel_toml("g", "s", "good", server.url("/good")),
+        channel_toml("g", "s", "gone", server.url("/gone")),
+    ])
+    config.write_text(config.read_text("utf-8") + "\n[health]\nfailing_after = 2\nstale_days = 3\n",
+                      encoding="utf-8")
+    first = newsmirror("run", "--config", str(config))
+    # The closing summary names the failed channel and its reason, one line each.
+    assert first.returncode == 1
+    assert f"failed: g/s/gone ({server.url('/gone')}): HTTP 404 Not Found\n" in first.stderr
+    status = newsmirror("status", "--check", "--config", str(config))
+    assert status.returncode == 0, status.stdout       # one failure: not yet flagged
+    assert "2 channels, 0 flagged" in status.stdout
+    newsmirror("run", "--config", str(config))
+    status = newsmirror("status", "--check", "--config", str(config))
+    assert status.returncode == 1
+    assert "  ! failing: 2 runs in a row (HTTP 404 Not Found)" in status.stdout
+    assert "2 channels, 1 flagged" in status.stdout
+    # Four days on, the good channel has brought nothing new: stale.
+    later = {"SOURCE_DATE_EPOCH": str(int(EPOCH) + 4 * 86400)}
+    rows = json.loads(newsmirror("status", "--json", "--config", str(config), env_extra=later).stdout)
+    flags = {row["channel"]: row["flags"] for row in rows}
+    assert flags == {"g/s/good": ["stale: no new item for 4 days"],
+                     "g/s/gone": ["failing: 2 runs in a row (HTTP 404 Not Found)"]}
+    assert rows[0]["last_new"].startswith("2021-08-07")
+    # Options override the config.
+    rows = json.loads(newsmirror("status", "--json", "--stale-days", "5", "--failing-after", "3",
+                                 "--config", str(config), env_extra=later).stdout)
+    assert all(row["flags"] == [] for row in rows)
+    # A new item clears the stale flag.
+    server.routes["/good"] = Response(200, rss(item("Good news", "g1"), item("More news", "g2")))
+    newsmirror("run", "--config", str(config), env_extra=later)
+    rows = json.loads(newsmirror("status", "--json", "--config", str(config), env_extra=later).stdout)
+    assert rows[0]["flags"] == []

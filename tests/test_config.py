@@ -34,7 +34,7 @@ url = "feeds/a.xml"
 author = "Someone"
 include = "Rust"
 '''))
-    assert config.rsshub_base == "https://rsshub.app"
+    assert config.rsshub.base == "https://rsshub.app"
     assert config.output.dir == tmp_path / "site"
     assert config.output.state == tmp_path / "site" / ".newsmirror" / "state.db"
     assert config.output.posts_dir == tmp_path / "site" / "source" / "_posts"

@@ -63,3 +63,27 @@ def test_decide_change():
     assert decide_change(known, "h", True) is Change.UNCHANGED
     assert decide_change(known, "other", True) is Change.UPDATED
     assert decide_change(known, "h", False) is Change.UPDATED
+
+
+# --------------------------------------------------------------------------- health flags
+
+HEALTH = dict(failing_after=3, stale_days=7)
+NOW = 1_700_000_000.0
+
+
+def test_health_flags_failing_and_stale():
+    from newsmirror.decide import DAY, health_flags
+    fine = health_flags(failures=2, last_ok=NOW, last_new=NOW - 6 * DAY, last_error="x", now=NOW, **HEALTH)
+    assert fine == []
+    failing = health_flags(failures=3, last_ok=None, last_new=None, last_error="HTTP 404", now=NOW, **HEALTH)
+    assert failing == ["failing: 3 runs in a row (HTTP 404)"]
+    stale = health_flags(failures=0, last_ok=NOW, last_new=NOW - 8.5 * DAY, last_error=None, now=NOW, **HEALTH)
+    assert stale == ["stale: no new item for 8 days"]
+    both = health_flags(failures=4, last_ok=NOW - 9 * DAY, last_new=NOW - 30 * DAY, last_error="timed out",
+                        now=NOW, **HEALTH)
+    assert both == ["failing: 4 runs in a row (timed out)", "stale: no new item for 30 days"]
+    # Fetched fine but never brought an item (everything filtered out, an empty route).
+    assert health_flags(failures=0, last_ok=NOW, last_new=None, last_error=None, now=NOW, **HEALTH) == [
+        "stale: no item yet"]
+    # Never run: nothing to say yet.
+    assert health_flags(failures=0, last_ok=None, last_new=None, last_error=None, now=NOW, **HEALTH) == []

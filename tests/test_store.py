@@ -68,3 +68,21 @@ def test_items(tmp_path):
 def test_read_only_needs_a_state(tmp_path):
     with pytest.raises(StorageError, match="no state yet"):
         Store(tmp_path / "none.db", read_only=True)
+
+
+def test_migration_from_schema_1_backfills_the_last_new_item(tmp_path):
+    """A state written by the first release keeps working, and knows when items last came."""
+    path = tmp_path / "state.db"
+    from newsmirror.store import _MIGRATIONS
+    db = sqlite3.connect(path)
+    db.executescript(_MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO feeds (channel, url, failures) VALUES ('g/s/c', 'http://x/', 0)")
+    db.executemany("INSERT INTO items VALUES ('g/s/c', ?, ?, ?, 'h', 1, ?, ?, 't', NULL)",
+                   [("a", "a.md", "a.md", 100.0, 200.0), ("b", "b.md", "b.md", 150.0, 200.0)])
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        [state] = store.feed_states()
+    assert state.last_new == 150.0 and state.items == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -16,9 +16,11 @@ from typing import Any, Callable, NoReturn
 import click
 
 from . import __version__
-from .config import Config, load_config
+from .catalog import LANGUAGES, category_label, load_catalog, with_routes
+from .config import DEFAULT_RSSHUB_BASE, Config, load_config
 from .core import FAILED, FeedOutcome, Mirror
 from .exceptions import ConfigError, LockedError, StorageError
+from .opml import append_channels, export_opml, plan_import, read_opml
 
 # 0 (all fine) and 1 (some feeds failed) come from RunReport.exit_code.
 EXIT_CONFIG, EXIT_STATE = 2, 3
@@ -33,10 +35,15 @@ def _config_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
-def _load(ctx: click.Context, config_path: Path | None) -> Config:
-    path = config_path or ctx.obj.get("config_path") or Path(DEFAULT_CONFIG)
+def _config_path(ctx: click.Context, config_path: Path | None) -> Path:
+    return config_path or ctx.obj.get("config_path") or Path(DEFAULT_CONFIG)
+
+
+def _load(ctx: click.Context, config_path: Path | None, *, routes: bool = True) -> Config:
+    """The config, its ``[[route]]`` entries expanded through the catalogue unless told not."""
     try:
-        return load_config(path)
+        config = load_config(_config_path(ctx, config_path))
+        return with_routes(config) if routes else config
     except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
 
@@ -120,27 +127,41 @@ class _Progress:
 @main.command()
 @_config_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--failing-after", type=click.IntRange(min=1), default=None,
+              help="Flag channels failing this many runs in a row ([health] failing_after, 3).")
+@click.option("--stale-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Flag channels with no new item for this many days ([health] stale_days, 7).")
+@click.option("--check", is_flag=True, help="Exit with 1 when any channel is flagged.")
 @click.pass_context
-def status(ctx: click.Context, config_path: Path | None, as_json: bool) -> None:
-    """Per channel: last success, last error, failures in a row, items."""
+def status(ctx: click.Context, config_path: Path | None, as_json: bool,
+           failing_after: int | None, stale_days: float | None, check: bool) -> None:
+    """Per channel: last success, last new item, failures in a row, items, and flags."""
     config = _load(ctx, config_path)
     try:
-        states = Mirror(config).status()
+        report = Mirror(config).health(failing_after=failing_after, stale_days=stale_days)
     except StorageError as exc:
         _fail(str(exc), EXIT_STATE)
     rows = [{
-        "channel": s.channel, "url": s.url, "last_ok": _iso(s.last_ok),
-        "last_error_at": _iso(s.last_error_at), "last_error": s.last_error,
-        "failures": s.failures, "retry_after": _iso(s.retry_after), "items": s.items,
-    } for s in states]
+        "channel": h.state.channel, "url": h.state.url, "last_ok": _iso(h.state.last_ok),
+        "last_new": _iso(h.state.last_new), "last_error_at": _iso(h.state.last_error_at),
+        "last_error": h.state.last_error, "failures": h.state.failures,
+        "retry_after": _iso(h.state.retry_after), "items": h.state.items, "flags": h.flags,
+    } for h in report]
+    flagged = [row for row in rows if row["flags"]]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        line = f"{row['channel']}: {row['items']} items, last ok {row['last_ok'] or 'never'}"
-        if row["failures"]:
-            line += f", {row['failures']} failures in a row, last error: {row['last_error']}"
-        click.echo(line)
+    else:
+        for row in rows:
+            line = (f"{row['channel']}: {row['items']} items, last ok {row['last_ok'] or 'never'},"
+                    f" last new item {row['last_new'] or 'never'}")
+            if row["failures"]:
+                line += f", {row['failures']} failures in a row, last error: {row['last_error']}"
+            click.echo(line)
+            for flag in row["flags"]:
+                click.echo(f"  ! {flag}")
+        click.echo(f"{len(rows)} channels, {len(flagged)} flagged")
+    if check and flagged:
+        sys.exit(1)
 
 
 @main.command()
@@ -166,6 +187,95 @@ def channels(ctx: click.Context, config_path: Path | None, as_json: bool) -> Non
         extra = "".join(f", {k} {row[k]!r}" for k in ("include", "exclude") if row[k])
         click.echo(f"{row['group']} / {row['site']} / {row['channel']}: {row['url']}"
                    f" (max {row['max_items']}{extra})")
+
+
+@main.command()
+@_config_option
+@click.argument("words", nargs=-1)
+@click.option("--source", help="Docs page or folder, metadata JSON, or URL "
+              "(default: [rsshub] catalog, else the instance at [rsshub] base).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None,
+              help="Category labels of route metadata (default: [rsshub] language, zh).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--toml", "as_toml", is_flag=True, help="As [[route]] entries to paste into the config.")
+@click.pass_context
+def catalog(ctx: click.Context, config_path: Path | None, words: tuple[str, ...],
+            source: str | None, lang: str | None, as_json: bool, as_toml: bool) -> None:
+    """List RSSHub routes (those matching all WORDS) with the group / site / channel each gets."""
+    path = _config_path(ctx, config_path)
+    config = _load(ctx, config_path, routes=False) if path.exists() else None
+    hub = config.rsshub if config is not None else None
+    try:
+        found = load_catalog(
+            source if source is not None else (hub.catalog if hub else ""),
+            base=hub.base if hub else DEFAULT_RSSHUB_BASE,
+            language=lang or (hub.language if hub else "zh"),
+            folder=Path.cwd() if source is not None else path.resolve().parent,
+            cache_dir=config.output.state.parent if config is not None else None,
+            fetch_settings=config.fetch if config is not None else None,
+        ).search(words)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    if as_json:
+        click.echo(json.dumps([{"group": r.group, "site": r.site, "channel": r.channel,
+                                "pattern": r.pattern, "example": r.example or None}
+                               for r in found], ensure_ascii=False, indent=2))
+        return
+    for route in found:
+        if as_toml:
+            click.echo(f"[[route]]\n# {route.group} / {route.site} / {route.channel}\n"
+                       f"path = {json.dumps(route.display_path, ensure_ascii=False)}\n")
+        else:
+            click.echo(f"{route.group} / {route.site} / {route.channel}  {route.display_path}")
+    if not as_toml:
+        click.echo(f"{len(found)} routes", err=True)
+
+
+@main.group()
+def opml() -> None:
+    """Export the channels as OPML, or import an OPML file into the config."""
+
+
+@opml.command("export")
+@_config_option
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="File (default: stdout).")
+@click.pass_context
+def opml_export(ctx: click.Context, config_path: Path | None, output: Any) -> None:
+    """Channels as outlines nested group → site → channel, with xmlUrl."""
+    config = _load(ctx, config_path)
+    output.write(export_opml(config.channels, title=f"newsmirror: {config.path.name}"))
+
+
+@opml.command("import")
+@_config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--group", "default_group", default=None,
+              help="Group for feeds outside any folder (default: 其他, or Uncategorized with "
+                   "[rsshub] language = \"en\").")
+@click.option("-n", "--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+@click.pass_context
+def opml_import(ctx: click.Context, config_path: Path | None, file: Path,
+                default_group: str | None, dry_run: bool) -> None:
+    """Append the feeds of FILE to the config as [[channel]] entries (duplicates skipped)."""
+    path = _config_path(ctx, config_path)
+    config = _load(ctx, config_path)
+    try:
+        feeds = read_opml(file.read_bytes(), str(file),
+                          default_group=default_group or category_label("other", config.rsshub.language))
+        plan = plan_import(config, feeds)
+        if plan.add and not dry_run:
+            append_channels(path, plan.add)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    except OSError as exc:
+        _fail(f"{exc.filename or path}: {exc.strerror or exc}", EXIT_CONFIG)
+    for feed, why in plan.skipped:
+        click.echo(f"skipped: {feed.key} ({feed.url}): {why}", err=True)
+    verb = "would add" if dry_run else "added"
+    for feed in plan.add:
+        click.echo(f"{verb}: {feed.key} ({feed.url})")
+    click.echo(f"{len(plan.add)} channels {verb.split()[-1]}, {len(plan.skipped)} skipped"
+               + ("" if dry_run else f" ({path})"))
 
 
 def _iso(timestamp: float | None) -> str | None:

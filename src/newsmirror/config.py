@@ -10,16 +10,18 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Iterable
+from typing import Callable
+from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__
 from .exceptions import ConfigError
 
 DEFAULT_USER_AGENT = f"newsmirror/{__version__} (+https://github.com/newsmirror/newsmirror)"
+DEFAULT_RSSHUB_BASE = "https://rsshub.app"
 RETENTIONS = ("keep", "window")
 # Characters that cannot appear in one level of the category path (it becomes a folder name).
-_BAD_FOLDER_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
+UNSAFE_FOLDER_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -70,16 +72,46 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class RSSHubSettings:
+    base: str = DEFAULT_RSSHUB_BASE
+    catalog: str = ""             # docs page or folder, metadata JSON, URL; "" = the instance
+    language: str = "zh"          # of the category labels taken from route metadata
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSettings:
+    failing_after: int = 3        # failures in a row that flag a channel
+    stale_days: float = 7         # days without a new item that flag a channel
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    """A ``[[route]]`` before the catalogue gives it its levels."""
+
+    number: int
+    path: str
+    table: dict[str, Any]         # the entry as written (validated)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
-    rsshub_base: str
+    rsshub: RSSHubSettings
     output: OutputSettings
     fetch: FetchSettings
     channels: tuple[Channel, ...] = field(default_factory=tuple)
+    routes: tuple[RouteEntry, ...] = field(default_factory=tuple)
+    health: HealthSettings = HealthSettings()
+
+    @property
+    def needs_catalog(self) -> bool:
+        """Whether some route takes a level from the catalogue."""
+        return any(not all(k in route.table for k in _LEVELS) for route in self.routes)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "rsshub": {"base": str},
+    "rsshub": {"base": str, "catalog": str, "language": str},
+    "health": {"failing_after": int, "stale_days": (int, float)},
     "output": {
         "dir": str, "state": str, "image_proxy": str, "max_items": int, "retention": str,
     },
@@ -88,11 +120,21 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "retries": int, "user_agent": str,
     },
 }
+# RSSHub's common parameters (docs.rsshub.app, "Parameters"), passed on the feed's URL.
+RSSHUB_PARAMS: dict[str, type] = {
+    "limit": int, "filter": str, "filterout": str, "filter_title": str,
+    "filter_description": str, "filter_author": str, "filter_time": int,
+    "filter_case_sensitive": bool, "mode": str,
+}
+_LEVELS = ("group", "site", "channel")
 _CHANNEL_KEYS: dict[str, type] = {
     "group": str, "site": str, "channel": str, "url": str, "author": str,
-    "max_items": int, "include": str, "exclude": str,
+    "max_items": int, "include": str, "exclude": str, **RSSHUB_PARAMS,
 }
 _CHANNEL_REQUIRED = ("group", "site", "channel", "url")
+_ROUTE_KEYS: dict[str, type] = {
+    **{k: v for k, v in _CHANNEL_KEYS.items() if k != "url"}, "path": str,
+}
 
 
 def load_config(path: str | Path) -> Config:
@@ -116,7 +158,7 @@ def load_config(path: str | Path) -> Config:
 def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Validate an already-decoded TOML document; ``path`` anchors relative paths."""
     where = str(path)
-    unknown = set(data) - set(_SCHEMA) - {"channel"}
+    unknown = set(data) - set(_SCHEMA) - {"channel", "route"}
     if unknown:
         raise ConfigError(f"{where}: unknown table or key {_names(unknown)}")
     tables = {name: _table(data, name, where) for name in _SCHEMA}
@@ -124,9 +166,19 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         _check_keys(table, _SCHEMA[name], f"{where}: [{name}]")
 
     folder = path.resolve().parent
-    base = tables["rsshub"].get("base", "https://rsshub.app").rstrip("/")
+    hub = tables["rsshub"]
+    base = hub.get("base", DEFAULT_RSSHUB_BASE).rstrip("/")
     if urlsplit(base).scheme not in ("http", "https"):
         raise ConfigError(f"{where}: [rsshub] base must be an http(s) URL, not {base!r}")
+    language = hub.get("language", "zh")
+    if language not in ("zh", "en"):
+        raise ConfigError(f"{where}: [rsshub] language must be 'zh' or 'en', not {language!r}")
+    rsshub = RSSHubSettings(base=base, catalog=hub.get("catalog", ""), language=language)
+    health = HealthSettings(
+        failing_after=_positive(tables["health"].get("failing_after", 3),
+                                f"{where}: [health] failing_after"),
+        stale_days=_positive(tables["health"].get("stale_days", 7), f"{where}: [health] stale_days"),
+    )
 
     out = tables["output"]
     out_dir = _resolve_path(out.get("dir", "site"), folder)
@@ -153,26 +205,69 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         user_agent=f.get("user_agent", DEFAULT_USER_AGENT),
     )
 
-    raw_channels = data.get("channel", [])
-    if not isinstance(raw_channels, list):
-        raise ConfigError(f"{where}: 'channel' must be an array of tables ([[channel]])")
     channels: list[Channel] = []
-    seen: dict[str, int] = {}
-    for number, entry in enumerate(raw_channels, 1):
-        channel = _channel(entry, number, where, base, folder, output.max_items)
-        if channel.key in seen:
-            raise ConfigError(
-                f"{where}: channel #{number} ({channel.key}) repeats channel #{seen[channel.key]}"
-            )
-        seen[channel.key] = number
-        channels.append(channel)
-    return Config(path=path, rsshub_base=base, output=output, fetch=fetch, channels=tuple(channels))
+    for number, entry in enumerate(_array(data, "channel", where), 1):
+        channels.append(_channel(entry, f"{where}: channel #{number}", base, folder,
+                                 output.max_items))
+    routes: list[RouteEntry] = []
+    for number, entry in enumerate(_array(data, "route", where), 1):
+        routes.append(_route_entry(entry, number, where))
+    config = Config(path=path, rsshub=rsshub, output=output, fetch=fetch,
+                    channels=tuple(channels), routes=tuple(routes), health=health)
+    if not routes:
+        _check_unique(_named_channels(config.channels), where)
+    return config
+
+
+def expand_routes(config: Config,
+                  levels_for: Callable[[str], tuple[str, str, str] | None]) -> Config:
+    """The config with each ``[[route]]`` turned into a channel fetched from ``base + path``.
+
+    ``levels_for`` gives a path's group / site / channel from the catalogue (``None``: not in
+    it); it is only called for routes that do not name all three levels themselves.
+    """
+    where = str(config.path)
+    folder = config.path.resolve().parent
+    named = _named_channels(config.channels)
+    for route in config.routes:
+        ctx = f"{where}: route #{route.number} ({_printable(route.path)})"
+        entry = dict(route.table)
+        path = entry.pop("path")
+        if not all(level in entry for level in _LEVELS):
+            levels = levels_for(path)
+            if levels is None:
+                missing = ", ".join(level for level in _LEVELS if level not in entry)
+                raise ConfigError(f"{ctx}: not in the RSSHub route catalogue; give {missing} "
+                                  "to use it anyway (`newsmirror catalog` lists the routes)")
+            for level, value in zip(_LEVELS, levels):
+                entry.setdefault(level, value)
+        entry["url"] = "rsshub:" + path
+        named.append((f"route #{route.number}",
+                      _channel(entry, ctx, config.rsshub.base, folder, config.output.max_items)))
+    _check_unique(named, where)
+    return Config(path=config.path, rsshub=config.rsshub, output=config.output,
+                  fetch=config.fetch, channels=tuple(channel for _, channel in named),
+                  health=config.health)
+
+
+def _named_channels(channels: Iterable[Channel]) -> list[tuple[str, Channel]]:
+    return [(f"channel #{number}", channel) for number, channel in enumerate(channels, 1)]
+
+
+def rsshub_query(params: dict[str, Any]) -> str:
+    """RSSHub parameters as a query string, every reserved character percent-encoded
+    (``filter = "a|b&c"`` must reach RSSHub as one value)."""
+    pairs = [(key, str(value).lower() if isinstance(value, bool) else str(value))
+             for key, value in params.items()]
+    return urlencode(pairs, quote_via=quote, safe="")
 
 
 def resolve_url(url: str, rsshub_base: str, folder: Path) -> str:
     """``rsshub:/x`` -> base + /x; http(s) and file URLs as they are; anything else is a path."""
     if url.startswith("rsshub:"):
         route = url[len("rsshub:"):]
+        # Non-ASCII in a route (``/199it/tag/数据早报``) goes out percent-encoded, once.
+        route = quote(route, safe="/%:@!$&'()*+,;=?~")
         return rsshub_base + ("" if route.startswith("/") else "/") + route
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https", "file"):
@@ -182,19 +277,49 @@ def resolve_url(url: str, rsshub_base: str, folder: Path) -> str:
     return (folder / url).resolve().as_uri()
 
 
-def _channel(entry: Any, number: int, where: str, base: str, folder: Path,
-             default_max: int) -> Channel:
+def _array(data: dict[str, Any], name: str, where: str) -> list[Any]:
+    entries = data.get(name, [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where}: {name!r} must be an array of tables ([[{name}]])")
+    return entries
+
+
+def _check_unique(named: Iterable[tuple[str, Channel]], where: str) -> None:
+    """No two entries (``channel #2``, ``route #1``) may file under the same three levels."""
+    seen: dict[str, str] = {}
+    for name, channel in named:
+        if channel.key in seen:
+            raise ConfigError(f"{where}: {name} ({_printable(channel.key)}) repeats {seen[channel.key]}")
+        seen[channel.key] = name
+
+
+def _route_entry(entry: Any, number: int, where: str) -> RouteEntry:
+    ctx = f"{where}: route #{number}"
     if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: channel #{number} must be a table")
+        raise ConfigError(f"{ctx} must be a table")
+    if "path" in entry and isinstance(entry["path"], str):
+        ctx += f" ({_printable(entry['path'])})"
+    _check_keys(entry, _ROUTE_KEYS, ctx)
+    path = entry.get("path", "")
+    if not path.startswith("/") or "?" in path or "#" in path:
+        raise ConfigError(f"{ctx}: path must be an RSSHub route starting with '/', without a "
+                          "query (use the parameter keys: limit, filter, mode, …)")
+    return RouteEntry(number, path, entry)
+
+
+def _channel(entry: Any, ctx: str, base: str, folder: Path, default_max: int) -> Channel:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{ctx} must be a table")
     label = _printable("/".join(str(entry.get(k, "?")) for k in ("group", "site", "channel")))
-    ctx = f"{where}: channel #{number} ({label})"
+    if "(" not in ctx:
+        ctx = f"{ctx} ({label})"
     _check_keys(entry, _CHANNEL_KEYS, ctx)
     missing = [k for k in _CHANNEL_REQUIRED if k not in entry]
     if missing:
         raise ConfigError(f"{ctx}: missing {_names(missing)}")
     for level in ("group", "site", "channel"):
         value = entry[level]
-        if not value.strip() or _BAD_FOLDER_CHARS.search(value) or value.startswith((".", "_")):
+        if not value.strip() or UNSAFE_FOLDER_CHARS.search(value) or value.startswith((".", "_")):
             raise ConfigError(
                 f"{ctx}: {level} {value!r} cannot be a folder name: empty, '/', '\\', control "
                 "characters, or a leading '.' or '_' (Hexo skips such folders)"
@@ -203,6 +328,17 @@ def _channel(entry: Any, number: int, where: str, base: str, folder: Path,
         url = resolve_url(entry["url"], base, folder)
     except ConfigError as exc:
         raise ConfigError(f"{ctx}: url {entry['url']!r}: {exc}") from None
+    params = {key: entry[key] for key in RSSHUB_PARAMS if key in entry}
+    if params:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{ctx}: RSSHub parameters ({_names(params)}) need an rsshub: "
+                              "or http(s) URL")
+        if params.get("mode", "fulltext").lower() != "fulltext":
+            raise ConfigError(f"{ctx}: mode must be 'fulltext', not {params['mode']!r}")
+        for key in ("limit", "filter_time"):
+            if key in params:
+                _positive(params[key], f"{ctx}: {key}")
+        url += ("&" if urlsplit(url).query else "?") + rsshub_query(params)
     return Channel(
         group=entry["group"], site=entry["site"], channel=entry["channel"], url=url,
         author=entry.get("author", entry["site"]),
@@ -226,10 +362,10 @@ def _check_keys(table: dict[str, Any], schema: dict[str, Any], ctx: str) -> None
     for key, value in table.items():
         expected = schema[key]
         # bool is an int in Python; a TOML true is never a number here.
-        if isinstance(value, bool) or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             kinds = expected if isinstance(expected, tuple) else (expected,)
-            wanted = " or ".join({int: "an integer", float: "a number", str: "a string"}[k]
-                                 for k in kinds)
+            wanted = " or ".join({int: "an integer", float: "a number", str: "a string",
+                                  bool: "true or false"}[k] for k in kinds)
             raise ConfigError(f"{ctx}: {key} must be {wanted}, not {value!r}")
 
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 from .config import Channel, Config
 from .dates import now as crawl_now
+from .decide import health_flags
 from .exceptions import Deferred, FeedError, NotModified
 from .fetch import Fetcher
 from .store import FeedState, RunLock, Store
@@ -78,6 +79,12 @@ class RunReport:
             f"items: {self.total('new')} new, {self.total('updated')} updated, "
             f"{self.total('unchanged')} unchanged, {self.total('removed')} removed"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    state: FeedState
+    flags: list[str]
 
 
 def settings_hash(config: Config, channel: Channel) -> str:
@@ -200,9 +207,9 @@ class Mirror:
             return outcome
         if isinstance(result, FeedError):
             outcome.status = FAILED
-            outcome.message = str(result)
+            outcome.message = " ".join(str(result).split())  # one line in logs and summaries
             if not dry_run:
-                store.record_failure(channel.key, channel.url, str(result), now,
+                store.record_failure(channel.key, channel.url, outcome.message, now,
                                      result.until if isinstance(result, Deferred) else None)
             return outcome
         outcome.new, outcome.updated, outcome.unchanged = result.new, result.updated, result.unchanged
@@ -211,10 +218,24 @@ class Mirror:
             store.record_items(channel.key, result.records)
             store.forget_items(channel.key, result.gone)
             store.record_fetch_ok(channel.key, channel.url, result.validators,
-                                  settings_hash(self.config, channel), now)
+                                  settings_hash(self.config, channel), now, result.new)
         return outcome
 
     # ----------------------------------------------------------------------------- status
+
+    def health(self, *, failing_after: int | None = None, stale_days: float | None = None,
+               now: float | None = None) -> list[ChannelHealth]:
+        """Per channel: its state and what an operator should look at (``[health]`` settings,
+        unless overridden here)."""
+        settings = self.config.health
+        failing_after = failing_after or settings.failing_after
+        stale_days = stale_days or settings.stale_days
+        now = crawl_now() if now is None else now
+        return [ChannelHealth(state, health_flags(
+                    failures=state.failures, last_ok=state.last_ok, last_new=state.last_new,
+                    last_error=state.last_error, now=now, failing_after=failing_after,
+                    stale_days=stale_days))
+                for state in self.status()]
 
     def status(self) -> list[FeedState]:
         """Per channel of the config: what the store knows (channels never run included)."""
@@ -225,7 +246,7 @@ class Mirror:
             state = states.get(channel.key)
             if state is None:
                 state = FeedState(channel.key, channel.url, HTTPValidators(), None, None, None,
-                                  None, None, 0, None, 0)
+                                  None, None, 0, None)
             result.append(state)
         return result
 

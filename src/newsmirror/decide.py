@@ -128,3 +128,22 @@ def decide_change(known: Known | None, new_hash: str, file_present: bool) -> Cha
     if known.content_hash != new_hash or not file_present:
         return Change.UPDATED
     return Change.UNCHANGED
+
+
+DAY = 86_400.0
+
+
+def health_flags(*, failures: int, last_ok: float | None, last_new: float | None,
+                 last_error: str | None, now: float, failing_after: int,
+                 stale_days: float) -> list[str]:
+    """What an operator should look at for one channel: failing N runs in a row, and no new
+    item for N days (counted from the last new item; a channel that has been fetched but
+    never brought one counts as stale at once)."""
+    flags = []
+    if failures >= failing_after:
+        flags.append(f"failing: {failures} runs in a row ({last_error or 'no message'})")
+    if last_new is not None and now - last_new > stale_days * DAY:
+        flags.append(f"stale: no new item for {int((now - last_new) // DAY)} days")
+    elif last_new is None and last_ok is not None:
+        flags.append("stale: no item yet")
+    return flags

@@ -115,16 +115,26 @@ def _xml_input(data: bytes, content_type: str | None) -> bytes | str:
     return _XML_ILLEGAL.sub("", _XML_DECL.sub("", decode_document(data, content_type), count=1))
 
 
-def _parse_xml_feed(data: bytes, url: str, content_type: str | None) -> ParsedFeed:
+def parse_xml(data: bytes, content_type: str | None = None) -> Any:
+    """The root element of an XML document (feed, OPML), parsed with entities, DTDs and
+    network access off. Raises :class:`FeedError`."""
     parser = etree.XMLParser(**_XML_PARSER_OPTIONS)
     try:
         root = etree.fromstring(_xml_input(data, content_type), parser)
     except etree.XMLSyntaxError as exc:
-        raise FeedError(f"not a feed: XML error: {exc.msg}") from None
+        raise FeedError(f"XML error: {exc.msg}") from None
     except ValueError as exc:  # lxml refusing its input outright (a cut-off declaration)
-        raise FeedError(f"not a feed: {exc}") from None
+        raise FeedError(str(exc)) from None
     if root is None:
-        raise FeedError("not a feed: no XML element found")
+        raise FeedError("no XML element found")
+    return root
+
+
+def _parse_xml_feed(data: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    try:
+        root = parse_xml(data, content_type)
+    except FeedError as exc:
+        raise FeedError(f"not a feed: {exc}") from None
     name = etree.QName(root).localname.lower()
     if name == "feed":
         return _parse_atom(root, url)

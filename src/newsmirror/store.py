@@ -50,6 +50,11 @@ _MIGRATIONS: tuple[str, ...] = (
         UNIQUE (channel, file_key)
     );
     """,
+    # 2: when a feed last brought a new item, for the "no new item for N days" health flag.
+    """
+    ALTER TABLE feeds ADD COLUMN last_new REAL;
+    UPDATE feeds SET last_new = (SELECT MAX(first_seen) FROM items WHERE items.channel = feeds.channel);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -66,6 +71,7 @@ class FeedState:
     last_error: str | None
     failures: int
     retry_after: float | None
+    last_new: float | None = None
     items: int = 0
 
 
@@ -207,7 +213,8 @@ class Store:
     def feed_state(self, channel: str) -> FeedState | None:
         row = self._db.execute(
             "SELECT channel, url, etag, last_modified, settings_hash, last_attempt, last_ok,"
-            " last_error_at, last_error, failures, retry_after FROM feeds WHERE channel = ?",
+            " last_error_at, last_error, failures, retry_after, last_new FROM feeds"
+            " WHERE channel = ?",
             (channel,),
         ).fetchone()
         return None if row is None else _feed_state(row)
@@ -215,11 +222,11 @@ class Store:
     def feed_states(self) -> list[FeedState]:
         rows = self._db.execute(
             "SELECT f.channel, f.url, f.etag, f.last_modified, f.settings_hash, f.last_attempt,"
-            " f.last_ok, f.last_error_at, f.last_error, f.failures, f.retry_after,"
+            " f.last_ok, f.last_error_at, f.last_error, f.failures, f.retry_after, f.last_new,"
             " (SELECT COUNT(*) FROM items i WHERE i.channel = f.channel)"
             " FROM feeds f ORDER BY f.channel"
         ).fetchall()
-        return [_feed_state(row[:11], items=row[11]) for row in rows]
+        return [_feed_state(row[:12], items=row[12]) for row in rows]
 
     def _upsert_feed(self, channel: str, url: str, **fields: object) -> None:
         names = ", ".join(fields)
@@ -232,11 +239,15 @@ class Store:
         )
 
     def record_fetch_ok(self, channel: str, url: str, validators: HTTPValidators,
-                        settings_hash: str, now: float) -> None:
+                        settings_hash: str, now: float, new_items: int = 0) -> None:
+        fields: dict[str, object] = dict(
+            etag=validators.etag, last_modified=validators.last_modified,
+            settings_hash=settings_hash, last_attempt=now, last_ok=now, failures=0,
+            retry_after=None)
+        if new_items:
+            fields["last_new"] = now
         with self.transaction():
-            self._upsert_feed(channel, url, etag=validators.etag,
-                              last_modified=validators.last_modified, settings_hash=settings_hash,
-                              last_attempt=now, last_ok=now, failures=0, retry_after=None)
+            self._upsert_feed(channel, url, **fields)
 
     def record_not_modified(self, channel: str, url: str, now: float) -> None:
         with self.transaction():
@@ -294,5 +305,5 @@ def _feed_state(row: tuple, items: int = 0) -> FeedState:
     return FeedState(
         channel=row[0], url=row[1], validators=HTTPValidators(row[2], row[3]),
         settings_hash=row[4], last_attempt=row[5], last_ok=row[6], last_error_at=row[7],
-        last_error=row[8], failures=row[9], retry_after=row[10], items=items,
+        last_error=row[8], failures=row[9], retry_after=row[10], last_new=row[11], items=items,
     )

@@ -31,12 +31,12 @@ def post_path(folder: Path, name: str) -> Path:
     return path
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write via a temp file in the same folder and a rename: readers see old or new, never half.
 
     The folder must exist (callers create a channel's folder once, not once per post).
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     # A name no other process uses (pid) nor this one reuses (counter); O_EXCL makes sure.
     temp = path.parent / f"{_TEMP_PREFIX}{os.getpid()}-{next(_counter)}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
