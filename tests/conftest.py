@@ -273,3 +273,124 @@ def hexo_generate(site: Path, config: str) -> str:
     return output
 
 
+
+
+# --------------------------------------------------------------------------- a real RSSHub
+
+RSSHUB = TESTS / "rsshub"
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def rsshub():
+    """rsshub@1.0.0 from tests/rsshub/node_modules on 127.0.0.1; yields its base URL."""
+    import urllib.request
+    entry = RSSHUB / "node_modules" / "rsshub" / "lib" / "index.js"
+    if not entry.exists():
+        pytest.fail("tests/rsshub/node_modules is missing: run `bash scripts/test` (it runs npm ci)")
+    port = free_port()
+    env = dict(os.environ, NODE_ENV="production", PORT=str(port), LISTEN_INADDR_ANY="0",
+               CACHE_TYPE="", NO_LOGFILES="1")
+    log = open(RSSHUB / "rsshub-test.log", "wb")
+    process = subprocess.Popen(["node", str(entry)], cwd=RSSHUB, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/test/1", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"RSSHub did not start: {(RSSHUB / 'rsshub-test.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+class CountingProxy:
+    """A reverse proxy on 127.0.0.1 in front of an upstream server that records what the
+    upstream is asked: request paths and headers, and the most requests in flight at once.
+
+    With ``conditional = True`` it also answers a conditional GET with 304 when the upstream's
+    ETag matches, as a caching proxy (or a newer RSSHub) in front of the instance would.
+    """
+
+    def __init__(self, upstream: str, delay: float = 0.0) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+        self.upstream = urlsplit(upstream)
+        self.delay = delay
+        self.conditional = False
+        self.requests: list[tuple[str, dict]] = []
+        self.statuses: list[int] = []
+        self.active = self.max_active = 0
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                with proxy._lock:
+                    proxy.requests.append((self.path, dict(self.headers)))
+                    proxy.active += 1
+                    proxy.max_active = max(proxy.max_active, proxy.active)
+                try:
+                    time.sleep(proxy.delay)
+                    connection = http.client.HTTPConnection(proxy.upstream.hostname,
+                                                            proxy.upstream.port, timeout=60)
+                    connection.request("GET", self.path, headers={"Host": self.headers["Host"]})
+                    answer = connection.getresponse()
+                    body = answer.read()
+                    headers = {k: v for k, v in answer.getheaders()
+                               if k.lower() not in ("transfer-encoding", "connection", "content-length")}
+                    status = answer.status
+                    connection.close()
+                finally:
+                    with proxy._lock:
+                        proxy.active -= 1
+                etag = headers.get("ETag")
+                if proxy.conditional and etag and self.headers.get("If-None-Match") == etag:
+                    status, body = 304, b""
+                with proxy._lock:
+                    proxy.statuses.append(status)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
