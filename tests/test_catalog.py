@@ -257,7 +257,7 @@ def test_catalog_command_lists_searches_and_prints_toml(tmp_path):
     result = newsmirror("--config", str(path), "catalog", "半岛")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "新媒体 / Aljazeera 半岛网 / 新闻  /aljazeera/news\n"
-    assert "1 routes" in result.stderr
+    assert result.stderr == "1 route\n"
     as_json = json.loads(newsmirror("--config", str(path), "catalog", "--json", "ithome").stdout)
     assert [r["example"] for r in as_json] == ["/ithome/it", "/ithome/ranking/24h"]
     toml = newsmirror("--config", str(path), "catalog", "--toml", "cnbeta").stdout

@@ -228,7 +228,7 @@ def catalog(ctx: click.Context, config_path: Path | None, words: tuple[str, ...]
         else:
             click.echo(f"{route.group} / {route.site} / {route.channel}  {route.display_path}")
     if not as_toml:
-        click.echo(f"{len(found)} routes", err=True)
+        click.echo(f"{len(found)} route{'' if len(found) == 1 else 's'}", err=True)
 
 
 @main.group()
