@@ -95,7 +95,52 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     click.echo(prefix + report.summary())
     if not quiet and not dry_run:
         click.echo(f"posts: {report.posts_dir}")
+    if config.site.enabled and not dry_run:
+        _build(mirror, quiet=quiet)
     sys.exit(report.exit_code)
+
+
+def _build(mirror: Mirror, *, quiet: bool, full: bool = False) -> None:
+    try:
+        built = mirror.build_site(full=full)
+    except (LockedError, StorageError) as exc:
+        _fail(str(exc), EXIT_STATE)
+    except OSError as exc:
+        _fail(f"{exc.filename or mirror.config.public_dir}: {exc.strerror or exc}", EXIT_STATE)
+    click.echo(built.summary())
+    for path in built.missing[:10]:
+        click.echo(f"missing post: {path}", err=True)
+    if not quiet:
+        click.echo(f"site: {mirror.config.public_dir} "
+                   f"(preview: newsmirror serve --config {mirror.config.path})")
+
+
+@main.command()
+@_config_option
+@click.option("--full", is_flag=True, help="Render every page, not only what changed.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
+@click.pass_context
+def build(ctx: click.Context, config_path: Path | None, full: bool, quiet: bool) -> None:
+    """Render the built-in site into <output.dir>/public from the state and the posts."""
+    _build(Mirror(_load(ctx, config_path)), quiet=quiet or ctx.obj["quiet"], full=full)
+
+
+@main.command()
+@_config_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.pass_context
+def serve(ctx: click.Context, config_path: Path | None, port: int, bind: str) -> None:
+    """Preview the built site over HTTP (Ctrl-C stops)."""
+    from .serve import serve_site
+    config = _load(ctx, config_path)
+    if not (config.public_dir / "index.html").exists():
+        _fail(f"{config.public_dir}: no site yet; run `newsmirror build` first", EXIT_CONFIG)
+    try:
+        serve_site(config.public_dir, config.site.root, bind, port,
+                   lambda url: click.echo(f"serving {config.public_dir} at {url} (Ctrl-C stops)"))
+    except OSError as exc:
+        _fail(f"cannot listen on {bind}:{port}: {exc.strerror or exc}", EXIT_CONFIG)
 
 
 class _Progress:

@@ -85,6 +85,25 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """The built-in static site, rendered into ``<output.dir>/public``."""
+
+    enabled: bool = False         # `newsmirror run` builds it after fetching
+    title: str = "newsmirror"
+    base_url: str = ""            # absolute URL of the site, for feeds and the sitemap
+    per_page: int = 20
+    language: str = "zh-CN"
+    templates: Path | None = None  # a folder whose files override the bundled templates
+    search: bool = True           # a Pagefind full-text index
+
+    @property
+    def root(self) -> str:
+        """The path the site lives under ("/", or "/news/" for https://example.org/news/)."""
+        path = urlsplit(self.base_url).path if self.base_url else "/"
+        return path if path.endswith("/") else path + "/"
+
+
+@dataclass(frozen=True, slots=True)
 class RouteEntry:
     """A ``[[route]]`` before the catalogue gives it its levels."""
 
@@ -102,6 +121,11 @@ class Config:
     channels: tuple[Channel, ...] = field(default_factory=tuple)
     routes: tuple[RouteEntry, ...] = field(default_factory=tuple)
     health: HealthSettings = HealthSettings()
+    site: SiteSettings = SiteSettings()
+
+    @property
+    def public_dir(self) -> Path:
+        return self.output.dir / "public"
 
     @property
     def needs_catalog(self) -> bool:
@@ -112,6 +136,8 @@ class Config:
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "rsshub": {"base": str, "catalog": str, "language": str},
     "health": {"failing_after": int, "stale_days": (int, float)},
+    "site": {"enabled": bool, "title": str, "base_url": str, "per_page": int, "language": str,
+             "templates": str, "search": bool},
     "output": {
         "dir": str, "state": str, "image_proxy": str, "max_items": int, "retention": str,
     },
@@ -205,6 +231,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         user_agent=f.get("user_agent", DEFAULT_USER_AGENT),
     )
 
+    site = _site(tables["site"], folder, where)
     channels: list[Channel] = []
     for number, entry in enumerate(_array(data, "channel", where), 1):
         channels.append(_channel(entry, f"{where}: channel #{number}", base, folder,
@@ -213,7 +240,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     for number, entry in enumerate(_array(data, "route", where), 1):
         routes.append(_route_entry(entry, number, where))
     config = Config(path=path, rsshub=rsshub, output=output, fetch=fetch,
-                    channels=tuple(channels), routes=tuple(routes), health=health)
+                    channels=tuple(channels), routes=tuple(routes), health=health, site=site)
     if not routes:
         _check_unique(_named_channels(config.channels), where)
     return config
@@ -247,7 +274,7 @@ def expand_routes(config: Config,
     _check_unique(named, where)
     return Config(path=config.path, rsshub=config.rsshub, output=config.output,
                   fetch=config.fetch, channels=tuple(channel for _, channel in named),
-                  health=config.health)
+                  health=config.health, site=config.site)
 
 
 def _named_channels(channels: Iterable[Channel]) -> list[tuple[str, Channel]]:
@@ -275,6 +302,21 @@ def resolve_url(url: str, rsshub_base: str, folder: Path) -> str:
     if len(scheme) > 1:  # one letter is a Windows drive, not a scheme
         raise ConfigError(f"unsupported URL scheme {scheme!r}")
     return (folder / url).resolve().as_uri()
+
+
+def _site(table: dict[str, Any], folder: Path, where: str) -> SiteSettings:
+    base_url = table.get("base_url", "")
+    if base_url and (urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc):
+        raise ConfigError(f"{where}: [site] base_url must be an absolute http(s) URL, not {base_url!r}")
+    templates = table.get("templates")
+    return SiteSettings(
+        enabled=table.get("enabled", False), title=table.get("title", "newsmirror"),
+        base_url=base_url if not base_url or base_url.endswith("/") else base_url + "/",
+        per_page=_positive(table.get("per_page", 20), f"{where}: [site] per_page"),
+        language=table.get("language", "zh-CN"),
+        templates=_resolve_path(templates, folder) if templates else None,
+        search=table.get("search", True),
+    )
 
 
 def _array(data: dict[str, Any], name: str, where: str) -> list[Any]:

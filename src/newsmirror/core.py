@@ -25,6 +25,7 @@ from .dates import now as crawl_now
 from .decide import health_flags
 from .exceptions import Deferred, FeedError, NotModified
 from .fetch import Fetcher
+from .site import BuildReport, build_site
 from .store import FeedState, RunLock, Store
 from .types import HTTPValidators
 from .update import ChannelJob, ChannelUpdate, update_channel
@@ -220,6 +221,13 @@ class Mirror:
             store.record_fetch_ok(channel.key, channel.url, result.validators,
                                   settings_hash(self.config, channel), now, result.new)
         return outcome
+
+    # ----------------------------------------------------------------------------- site
+
+    def build_site(self, *, full: bool = False) -> BuildReport:
+        """Render the built-in site into ``<output.dir>/public`` (only what changed)."""
+        with RunLock(self.config.output.state):
+            return build_site(self.config, full=full)
 
     # ----------------------------------------------------------------------------- status
 

@@ -133,3 +133,48 @@ def render_post(post: Post) -> str:
 
 def picsum_url(n: int) -> str:
     return PICSUM.format(n=n)
+
+
+@dataclass(frozen=True, slots=True)
+class PostParts:
+    """What the built-in site takes back from a post file this module wrote."""
+
+    image: str
+    date: str
+    body: str
+
+
+_ESCAPES = re.compile(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)')
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"'}
+_BODY_START = "\n---\n\n<div>   \n"
+_BODY_END = "  \n</div>\n            "
+
+
+def read_post(text: str) -> PostParts | None:
+    """The lead image, date line and body of a post :func:`render_post` wrote; ``None`` for a
+    file in any other shape (edited by hand, say). Braces stay as the HTML entities they became."""
+    head, found, rest = text.partition(_BODY_START)
+    if not found or not rest.endswith(_BODY_END):
+        return None
+    fields = {}
+    for line in head.splitlines():
+        key, colon, value = line.partition(": ")
+        if colon and key in ("headimg", "date"):
+            fields[key] = value
+    if len(fields) != 2:
+        return None
+    return PostParts(image=_yaml_unquote(fields["headimg"]), date=fields["date"],
+                     body=rest[:-len(_BODY_END)])
+
+
+def _yaml_unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1].replace("''", "'")
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        def unescape(match: re.Match[str]) -> str:
+            code = match.group(1)
+            if len(code) > 1:
+                return chr(int(code[1:], 16))
+            return _SIMPLE_ESCAPES.get(code, code)
+        return _ESCAPES.sub(unescape, value[1:-1])
+    return value

@@ -1,0 +1,506 @@
+"""The built-in static site: the mirrored articles as a news site in ``<output.dir>/public``.
+
+Articles come from the store (which item is where) and the post files it points to (image,
+date, body), so the site shows exactly what the Hexo posts hold. Builds are incremental, in
+the manner of Pelican's content cache: a cache file beside the state remembers each article's
+content hash and what it needs for listings, and each page's signature (a hash of everything
+rendered into it); a page is rendered and written only when its signature changed.
+
+Pagination is stable: listing pages are cut from the oldest article up, so a full page never
+changes when articles arrive; only the first page (the newest articles) and the page just
+before it do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import logging
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+from urllib.parse import quote
+
+import jinja2
+from selectolax.lexbor import LexborHTMLParser
+
+from . import __version__
+from .config import Config
+from .decide import folder_name
+from .hexo import read_post
+from .opml import export_opml
+from .store import Store
+from .write import write_atomic
+
+log = logging.getLogger("newsmirror")
+
+# Bump when the pages for the same input change (templates, markup): every page is rebuilt.
+SITE_FORMAT = 1
+FEED_ITEMS = 20
+SUMMARY_CHARS = 140
+_CACHE_NAME = "site-cache.json"
+
+LABELS = {
+    "zh": {"home": "首页", "categories": "分类", "archives": "归档", "search": "搜索",
+           "original": "阅读原文", "newer": "较新", "older": "较早", "articles": "篇文章",
+           "not_found": "页面不存在", "not_found_text": "这个地址没有内容。", "feed": "订阅",
+           "sources": "来源 (OPML)", "page": "第 {n} 页", "search_hint": "搜索标题与正文",
+           "skip": "跳到正文", "breadcrumb": "位置", "pages": "分页", "by": "作者"},
+    "en": {"home": "Home", "categories": "Categories", "archives": "Archives", "search": "Search",
+           "original": "Original article", "newer": "Newer", "older": "Older",
+           "articles": "articles", "not_found": "Page not found",
+           "not_found_text": "There is nothing at this address.", "feed": "Feed",
+           "sources": "Sources (OPML)", "page": "Page {n}", "search_hint": "Search titles and text",
+           "skip": "Skip to content", "breadcrumb": "Breadcrumb", "pages": "Pages", "by": "By"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article as pages list and show it."""
+
+    key: str                 # channel key + identity: unique in the site
+    content_hash: str        # of the post file: an article page is rebuilt when it changes
+    group: str
+    site: str
+    channel: str
+    title: str
+    link: str | None
+    author: str
+    date: float              # for ordering and display (the post's date, else first seen)
+    image: str
+    summary: str
+    path: str                # site path of its page: posts/<group>/<site>/<channel>/<name>/
+    file: str                # its post file, relative to the posts folder
+
+    @property
+    def month(self) -> str:
+        return _utc(self.date).strftime("%Y/%m")
+
+
+@dataclass(slots=True)
+class BuildReport:
+    articles: int = 0
+    written: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    search_indexed: bool = False
+    missing: list[str] = field(default_factory=list)   # posts the store knows but the disk lacks
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        text = (f"site: {self.articles} articles; {self.written} pages written, "
+                f"{self.unchanged} unchanged, {self.removed} removed")
+        if self.missing:
+            text += f"; {len(self.missing)} posts missing on disk"
+        return text + f" ({self.seconds:.2f} s)"
+
+
+@dataclass(slots=True)
+class _Page:
+    path: str                # relative to public/, e.g. "categories/g/index.html"
+    template: str
+    context: dict[str, Any]
+    signature: str
+
+
+def build_site(config: Config, *, full: bool = False) -> BuildReport:
+    """Render the site into ``config.public_dir``; only what changed unless ``full``."""
+    started = time.monotonic()
+    report = BuildReport()
+    public = config.public_dir
+    cache_path = config.output.state.parent / _CACHE_NAME
+    environment = _environment(config)
+    settings = _settings_signature(config, environment)
+    cache = _load_cache(cache_path)
+    if full or cache.get("settings") != settings or not public.is_dir():
+        cache = {"articles": {}, "pages": {}}
+    articles, bodies = _collect(config, cache["articles"], report)
+    report.articles = len(articles)
+
+    pages = list(_pages(config, articles))
+    environment.globals["body_of"] = _Bodies(config.output.posts_dir, bodies)
+    old_pages: dict[str, str] = cache["pages"]
+    new_pages: dict[str, str] = {}
+    public.mkdir(parents=True, exist_ok=True)
+    static_changed = _copy_static(public)
+    for page in pages:
+        new_pages[page.path] = page.signature
+        target = public / page.path
+        if old_pages.get(page.path) == page.signature and target.exists():
+            report.unchanged += 1
+            continue
+        text = environment.get_template(page.template).render(page.context)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text)
+        report.written += 1
+    for path in old_pages.keys() - new_pages.keys():
+        report.removed += _remove_page(public, path)
+    changed = report.written or report.removed or static_changed
+    if config.site.search and (changed or not (public / "pagefind").is_dir()):
+        report.search_indexed = _index_search(public)
+    _save_cache(cache_path, {"settings": settings, "articles": {
+        a.key: asdict(a) for a in articles}, "pages": new_pages})
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --------------------------------------------------------------------------- articles
+
+
+def _collect(config: Config, cached: dict[str, Any], report: BuildReport
+             ) -> tuple[list[Article], dict[str, str]]:
+    """Every article of the config's channels, newest first; bodies of those read now."""
+    articles: list[Article] = []
+    bodies: dict[str, str] = {}
+    if not config.output.state.exists():
+        return articles, bodies
+    with Store(config.output.state, read_only=True) as store:
+        for channel in config.channels:
+            folder = config.output.posts_dir.joinpath(
+                folder_name(channel.group), folder_name(channel.site), folder_name(channel.channel))
+            for record in store.known_items(channel.key).values():
+                key = f"{channel.key}\x00{record.identity}"
+                known = cached.get(key)
+                if known is not None and known["content_hash"] == record.content_hash:
+                    articles.append(Article(**known))
+                    continue
+                try:
+                    parts = read_post((folder / record.file).read_text("utf-8"))
+                except OSError:
+                    parts = None
+                if parts is None:
+                    report.missing.append(str(folder / record.file))
+                    continue
+                body = _site_body(parts.body)
+                name = record.file[:-3] if record.file.endswith(".md") else record.file
+                article = Article(
+                    key=key, content_hash=record.content_hash, group=channel.group,
+                    site=channel.site, channel=channel.channel, title=record.title,
+                    link=record.link if (record.link or "").startswith(("http://", "https://")) else None,
+                    author=channel.author,
+                    date=_post_timestamp(parts.date, record.first_seen), image=parts.image,
+                    summary=_summary(body),
+                    path="/".join(("posts", *_levels(channel.group, channel.site, channel.channel),
+                                   folder_name(name), "")),
+                    file="/".join((*_levels(channel.group, channel.site, channel.channel), record.file)),
+                )
+                articles.append(article)
+                bodies[key] = body
+    articles.sort(key=lambda a: (a.date, a.key), reverse=True)
+    return articles, bodies
+
+
+class _Bodies:
+    """Article bodies as the site shows them: those read while collecting, others on demand
+    (an unchanged article whose page or feed must be rendered again)."""
+
+    def __init__(self, posts_dir: Path, known: dict[str, str]) -> None:
+        self.posts_dir = posts_dir
+        self.known = known
+
+    def __call__(self, article: Article) -> str:
+        body = self.known.get(article.key)
+        if body is None:
+            try:
+                parts = read_post((self.posts_dir / article.file).read_text("utf-8"))
+            except OSError:
+                parts = None
+            body = self.known[article.key] = _site_body(parts.body) if parts else ""
+        return body
+
+
+def _post_timestamp(date: str, first_seen: float) -> float:
+    try:
+        return email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:  # the crawl-time form: 2021-08-07 02:22:05 (UTC)
+        return datetime.strptime(date, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return first_seen
+
+
+def _site_body(html: str) -> str:
+    """The body as the site shows it: the feed's own styling cannot reach the page (no style
+    or link elements, no style, class or id attributes) and images load lazily, without a
+    referrer. The body is already safe (cleaned when it was written)."""
+    tree = LexborHTMLParser(f"<div>{html}</div>")
+    root = tree.body.child if tree.body is not None else None
+    if root is None:
+        return ""
+    for node in root.css("style, link, meta, title"):
+        node.decompose()
+    for node in root.css("[style], [class], [id]"):
+        for name in ("style", "class", "id"):
+            if name in node.attributes:
+                del node.attrs[name]
+    for image in root.css("img"):
+        image.attrs["loading"] = "lazy"
+        image.attrs["decoding"] = "async"
+        image.attrs["referrerpolicy"] = "no-referrer"
+    return root.inner_html or ""
+
+
+_BLOCK_END = re.compile(r"<(br|/p|/div|/li|/h[1-6]|/tr|/td|/blockquote|/pre)\b", re.I)
+
+
+def _summary(body: str) -> str:
+    # Blocks end with a space, inline elements join as they read ("<b>4,200</b>, then").
+    text = " ".join((LexborHTMLParser(_BLOCK_END.sub(r" <\1", body)).text(separator="") or "").split())
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS].rstrip() + "…"
+
+
+def _levels(*levels: str) -> list[str]:
+    return [folder_name(level) for level in levels]
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _pages(config: Config, articles: list[Article]) -> Iterator[_Page]:
+    site = config.site
+    labels = LABELS["zh" if site.language.lower().startswith("zh") else "en"]
+    common = {"site": site, "labels": labels, "root": site.root, "version": __version__}
+    tree = _category_tree(articles)
+    archive = defaultdict(list)
+    for article in articles:
+        archive[article.month].append(article)
+
+    def page(path: str, template: str, signature: Any, **context: Any) -> _Page:
+        digest = hashlib.sha256(repr((template, signature)).encode()).hexdigest()
+        return _Page(path, template, {**common, "path": path, **context}, digest)
+
+    # Articles, each with the neighbours it links to.
+    for number, article in enumerate(articles):
+        newer = articles[number - 1] if number > 0 else None
+        older = articles[number + 1] if number + 1 < len(articles) else None
+        yield page(article.path + "index.html", "article.html",
+                   (article, newer and (newer.path, newer.title), older and (older.path, older.title)),
+                   article=article, newer=newer, older=older,
+                   title=article.title)
+
+    # Listings: the front page, every category level, every month.
+    yield from _listing(page, "", site.title, articles, site.per_page, crumbs=[])
+    for group, sites in tree.items():
+        group_path = "/".join(("categories", *_levels(group), ""))
+        group_items = [a for a in articles if a.group == group]
+        yield from _listing(page, group_path, group, group_items, site.per_page,
+                            crumbs=[(group, group_path)], children=_children(sites, group_path))
+        for site_name, channels in sites.items():
+            site_path = group_path + "/".join((*_levels(site_name), ""))
+            site_items = [a for a in group_items if a.site == site_name]
+            yield from _listing(page, site_path, site_name, site_items, site.per_page,
+                                crumbs=[(group, group_path), (site_name, site_path)],
+                                children=_children(channels, site_path))
+            for channel_name in channels:
+                channel_path = site_path + "/".join((*_levels(channel_name), ""))
+                yield from _listing(
+                    page, channel_path, channel_name,
+                    [a for a in site_items if a.channel == channel_name], site.per_page,
+                    crumbs=[(group, group_path), (site_name, site_path),
+                            (channel_name, channel_path)])
+    counts = [(month, len(items)) for month, items in sorted(archive.items(), reverse=True)]
+    yield page("archives/index.html", "archives.html", counts, months=counts,
+               title=labels["archives"])
+    for month, items in archive.items():
+        yield from _listing(page, f"archives/{month}/", month, items, site.per_page,
+                            crumbs=[(labels["archives"], "archives/"), (month, f"archives/{month}/")])
+    category_counts = _tree_counts(tree)
+    yield page("categories/index.html", "categories.html", category_counts,
+               tree=category_counts, title=labels["categories"])
+    if site.search:
+        yield page("search/index.html", "search.html", None, title=labels["search"])
+    yield page("404.html", "404.html", None, title=labels["not_found"])
+
+    # Feeds out: Atom for the site and every category level, the sources, the sitemap.
+    yield from _feed(page, "atom.xml", site.title, articles)
+    for group, sites in tree.items():
+        group_items = [a for a in articles if a.group == group]
+        yield from _feed(page, "/".join(("categories", *_levels(group), "atom.xml")), group, group_items)
+        for site_name, channels in sites.items():
+            site_items = [a for a in group_items if a.site == site_name]
+            yield from _feed(page, "/".join(("categories", *_levels(group, site_name), "atom.xml")),
+                             f"{group} / {site_name}", site_items)
+            for channel_name in channels:
+                yield from _feed(
+                    page, "/".join(("categories", *_levels(group, site_name, channel_name), "atom.xml")),
+                    f"{group} / {site_name} / {channel_name}",
+                    [a for a in site_items if a.channel == channel_name])
+    # Only feeds a reader can subscribe to: a file:// URL would tell the world local paths.
+    public_feeds = [c for c in config.channels if c.url.startswith(("http://", "https://"))]
+    opml = export_opml(public_feeds, title=site.title).decode("utf-8")
+    yield page("sources.opml", "raw.txt", opml, text=opml)
+    if site.base_url:
+        listed = ["", *(a.path for a in articles), "categories/", "archives/"]
+        yield page("sitemap.xml", "sitemap.xml", listed, urls=listed,
+                   updated=_utc(articles[0].date).strftime("%Y-%m-%d") if articles else None)
+
+
+def _listing(page: Any, base: str, title: str, items: list[Article], per_page: int, *,
+             crumbs: list[tuple[str, str]], children: list[tuple[str, str, int]] | None = None
+             ) -> Iterator[_Page]:
+    """A paginated listing under ``base``: ``base/index.html`` holds the newest articles,
+    ``base/page/N/`` the N-th full page counted from the oldest (stable as articles arrive)."""
+    count = len(items)
+    full_pages = max(count // per_page, 1)
+    # newest first: the front page takes the newest full page plus the remainder
+    front = count - (full_pages - 1) * per_page
+    chunks = [(None, items[:front])]
+    for number in range(full_pages - 1, 0, -1):
+        start = front + (full_pages - 1 - number) * per_page
+        chunks.append((number, items[start:start + per_page]))
+    for position, (number, chunk) in enumerate(chunks):
+        path = base + (f"page/{number}/" if number else "")
+        newer = None if position == 0 else (
+            base + (f"page/{chunks[position - 1][0]}/" if chunks[position - 1][0] else ""))
+        older = (base + f"page/{chunks[position + 1][0]}/") if position + 1 < len(chunks) else None
+        # Counts and the child list show on the first page only, so older pages stay still.
+        first = number is None
+        signature = ([(a.key, a.content_hash) for a in chunk], newer, older, crumbs, title,
+                     (count, children) if first else number)
+        yield page(path + "index.html", "listing.html", signature, title=title, items=chunk,
+                   newer=newer, older=older, crumbs=crumbs, count=count if first else None,
+                   children=children if first else None, number=number)
+
+
+def _feed(page: Any, path: str, title: str, items: list[Article]) -> Iterator[_Page]:
+    newest = items[:FEED_ITEMS]
+    updated = _utc(newest[0].date if newest else 0).isoformat()
+    yield page(path, "atom.xml", ([(a.key, a.content_hash) for a in newest], title),
+               title=title, items=newest, updated=updated, feed_path=path)
+
+
+def _category_tree(articles: Iterable[Article]) -> dict[str, dict[str, dict[str, int]]]:
+    tree: dict[str, dict[str, dict[str, int]]] = {}
+    for article in articles:
+        channels = tree.setdefault(article.group, {}).setdefault(article.site, {})
+        channels[article.channel] = channels.get(article.channel, 0) + 1
+    return tree
+
+
+def _children(levels: dict[str, Any], base: str) -> list[tuple[str, str, int]]:
+    def size(value: Any) -> int:
+        return value if isinstance(value, int) else sum(size(v) for v in value.values())
+    return [(name, base + "/".join((*_levels(name), "")), size(value)) for name, value in levels.items()]
+
+
+def _tree_counts(tree: dict[str, dict[str, dict[str, int]]]) -> list[Any]:
+    return [
+        (group, "/".join(("categories", *_levels(group), "")),
+         sum(sum(c.values()) for c in sites.values()),
+         [(site, "/".join(("categories", *_levels(group, site), "")), sum(channels.values()),
+           [(channel, "/".join(("categories", *_levels(group, site, channel), "")), n)
+            for channel, n in channels.items()])
+          for site, channels in sites.items()])
+        for group, sites in tree.items()
+    ]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _environment(config: Config) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if config.site.templates is not None:
+        loaders.append(jinja2.FileSystemLoader(config.site.templates))
+    loaders.append(jinja2.PackageLoader("newsmirror", "templates"))
+    environment = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders), autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "xml"), default_for_string=True),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    environment.filters["url"] = _url_path
+    environment.filters["iso"] = lambda ts: _utc(ts).isoformat()
+    environment.filters["day"] = lambda ts: _utc(ts).strftime("%Y-%m-%d")
+    environment.filters["xmltext"] = _xml_text
+    return environment
+
+
+def _url_path(path: str) -> str:
+    """A site path as it goes into an href (non-ASCII and spaces percent-encoded)."""
+    return quote(path, safe="/:")
+
+
+def _xml_text(text: str) -> str:
+    """Characters XML 1.0 cannot hold, dropped (Atom must parse)."""
+    return "".join(ch for ch in text if ch in "\t\n\r" or (" " <= ch and ch not in "\ufffe\uffff"
+                                                          and not "\ud800" <= ch <= "\udfff"))
+
+
+def _settings_signature(config: Config, environment: jinja2.Environment) -> str:
+    """Everything besides the articles that shapes the pages: when it changes, all are rebuilt."""
+    templates = []
+    if config.site.templates is not None and config.site.templates.is_dir():
+        for path in sorted(config.site.templates.rglob("*")):
+            if path.is_file():
+                templates.append((str(path), hashlib.sha256(path.read_bytes()).hexdigest()))
+    parts = (SITE_FORMAT, __version__, repr(config.site), templates,
+             [(c.key, c.url) for c in config.channels])
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _copy_static(public: Path) -> bool:
+    """The bundled stylesheet; written only when it differs."""
+    changed = False
+    static = resources.files("newsmirror") / "templates" / "static"
+    for name in ("style.css",):
+        data = (static / name).read_bytes()
+        target = public / "assets" / name
+        if not target.exists() or target.read_bytes() != data:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, data)
+            changed = True
+    return changed
+
+
+def _remove_page(public: Path, path: str) -> int:
+    target = public / path
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return 0
+    # Folders emptied by the removal (an article's, a category's) go too.
+    folder = target.parent
+    while folder != public:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
+    return 1
+
+
+def _index_search(public: Path) -> bool:
+    """Pagefind's index of the article pages (it indexes CJK text too)."""
+    result = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(public), "--silent"],
+                            capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        log.warning("search index not built: %s", (result.stderr or result.stdout).strip()[-500:])
+        return False
+    return True
+
+
+def _load_cache(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and {"articles", "pages"} <= data.keys() else {}
+
+
+def _save_cache(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
