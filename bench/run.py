@@ -27,20 +27,19 @@ import os
 import platform
 import resource
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
+from measure import measure_command  # noqa: E402
 
 CONCURRENCY = 16
 
@@ -178,58 +177,14 @@ def start_nginx(root: Path, work: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("nginx did not start")
 
 
-def group_rss_mb(group: int) -> float:
-    """Resident memory of every process in a process group (a contender and its workers)."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[2]) == group:      # pgrp
-                total += int(fields[21]) * page  # rss in pages
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / 2**20
-
-
 def measure(name: str, workdir: Path, urls_file: Path, limit: float) -> tuple[float, float, str]:
-    """Run one contender in its own process group: (seconds, peak RSS of the group in MB, summary).
-
-    The group's memory is sampled every 100 ms and summed over its processes, so worker processes
-    count (a getrusage of children would miss those started by a forkserver). Sampling more often
-    costs the measured process CPU time on a 2-core machine.
-    """
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, __file__, "_contender", name, str(workdir), str(urls_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    peak = [0.0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.1):
-            peak[0] = max(peak[0], group_rss_mb(process.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        out, err = process.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return float("nan"), float("nan"), f"killed after {limit:.0f} s"
-    finally:
-        done.set()
-        sampler.join()
-    seconds = time.perf_counter() - start
-    if process.returncode != 0:
-        raise RuntimeError(f"{name} failed:\n{err[-2000:]}")
+    """Run one contender in its own process group: (seconds, peak RSS of the group in MB, summary)."""
+    seconds, peak, out, err = measure_command(
+        [sys.executable, __file__, "_contender", name, str(workdir), str(urls_file)], limit=limit)
+    if not out:
+        return seconds, peak, err
     result = json.loads(out.strip().splitlines()[-1])
-    return seconds, max(peak[0], result["peak_mb"]), result["summary"]
+    return seconds, max(peak, result["peak_mb"]), result["summary"]
 
 
 def run_contender_here(name: str, workdir: Path, urls_file: Path) -> None:

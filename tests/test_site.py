@@ -18,7 +18,7 @@ from newsmirror.catalog import with_routes
 from newsmirror.config import load_config
 from newsmirror.site import build_site
 
-from conftest import Response, channel_toml, item, newsmirror, rss, write_config
+from conftest import EPOCH, Response, channel_toml, item, newsmirror, rss, write_config
 
 ROOT = Path(__file__).parent.parent
 GOLDEN_SITE = Path(__file__).parent / "golden-site"
@@ -147,6 +147,29 @@ def test_incremental_builds(tmp_path, server):
     assert changed == expected, sorted(changed ^ expected)
     # Full pages counted from the oldest never move.
     assert all(before[f"page/{n}/index.html"] == after[f"page/{n}/index.html"] for n in (1, 2, 3, 4))
+
+
+def test_search_shards_are_reindexed_only_when_they_change(tmp_path, server, monkeypatch):
+    import newsmirror.site as site_module
+    monkeypatch.setattr(site_module, "SEARCH_SHARD", 10)
+    server.routes["/world"] = Response(200, rss(*dated_items(0, 25)))
+    server.routes["/tech"] = Response(200, rss(*dated_items(100, 2, "Gadget")))
+    config = site_config(tmp_path, server, "search = true\n").read_text("utf-8")
+    path = tmp_path / "newsmirror.toml"
+    path.write_text(config.replace("search = false\n", ""), encoding="utf-8")
+    assert newsmirror("run", "--config", str(path)).returncode == 0
+    settings = load_config(path)
+    assert build_site(settings).search_indexed == 3              # 27 articles: shards of 10
+    public = tmp_path / "site" / "public" / "pagefind"
+    assert sorted(p.name for p in public.iterdir()) == ["0000", "0001", "0002"]
+    assert build_site(settings).search_indexed == 0              # nothing changed
+    server.routes["/tech"] = Response(200, rss(*dated_items(100, 4, "Gadget")))
+    later = {"SOURCE_DATE_EPOCH": str(int(EPOCH) + 3600)}      # first seen an hour later
+    assert newsmirror("run", "--config", str(path), env_extra=later).returncode == 0
+    assert build_site(settings).search_indexed == 1              # the new ones join the last shard
+    search = (tmp_path / "site" / "public" / "search" / "index.html").read_text("utf-8")
+    assert 'bundlePath: "/mirror/pagefind/0000/"' in search
+    assert 'mergeIndex: [{ bundlePath: "/mirror/pagefind/0001/" },{ bundlePath: "/mirror/pagefind/0002/" }]' in search
 
 
 def test_window_retention_removes_pages_and_links(tmp_path, server):

@@ -14,7 +14,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+import newsmirror.site as site_module
 from conftest import Response, channel_toml, item, newsmirror, rss
+from newsmirror.catalog import with_routes
+from newsmirror.config import load_config
 
 from test_browser_xss import CHROMIUM, CHROMIUM_ARGS
 
@@ -50,7 +53,12 @@ def built_site(tmp_path_factory):
     feeds.close()
     assert result.returncode == 0, result.stdout + result.stderr
     public = examples / "site" / "public"
-    assert (public / "pagefind" / "pagefind-ui.js").exists(), result.stdout
+    assert (public / "pagefind" / "0000" / "pagefind-ui.js").exists(), result.stdout
+    # Again with search shards of 4 articles, so the search page merges three indexes.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_module, "SEARCH_SHARD", 4)
+        report = site_module.build_site(with_routes(load_config(config)), full=True)
+    assert report.search_indexed == 3
     return public
 
 

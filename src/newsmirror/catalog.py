@@ -27,7 +27,6 @@ from typing import Any, Iterable
 
 from .config import Config, FetchSettings, expand_routes
 from .exceptions import ConfigError, FeedError
-from .fetch import Fetcher
 from .write import write_atomic
 
 log = logging.getLogger("newsmirror")
@@ -423,6 +422,8 @@ def _read(path: Path) -> bytes:
 
 
 def _fetch(url: str, settings: FetchSettings | None) -> bytes:
+    from .fetch import Fetcher  # aiohttp is slow to import; most commands never fetch a catalogue
+
     settings = settings or FetchSettings()
     # Catalogues are large (the full /api/namespace is several MB), feeds are capped lower.
     settings = FetchSettings(concurrency=1, per_host=1, timeout=settings.timeout,

@@ -14,10 +14,13 @@ before it do.
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import json
 import logging
 import re
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -45,6 +48,8 @@ log = logging.getLogger("newsmirror")
 # Bump when the pages for the same input change (templates, markup): every page is rebuilt.
 SITE_FORMAT = 1
 FEED_ITEMS = 20
+# Articles per search index: an incremental build re-indexes one such shard (~0.5 s here).
+SEARCH_SHARD = 500
 SUMMARY_CHARS = 140
 _CACHE_NAME = "site-cache.json"
 
@@ -80,6 +85,9 @@ class Article:
     summary: str
     path: str                # site path of its page: posts/<group>/<site>/<channel>/<name>/
     file: str                # its post file, relative to the posts folder
+    seen: float              # when the mirror first saw it: the search shards' order
+    href: str                # ``path`` as it goes into links (percent-encoded)
+    category_hrefs: tuple[str, str, str]   # its group, site and channel pages, likewise
 
     @property
     def month(self) -> str:
@@ -92,13 +100,15 @@ class BuildReport:
     written: int = 0
     removed: int = 0
     unchanged: int = 0
-    search_indexed: bool = False
+    search_indexed: int = 0          # search shards indexed anew
     missing: list[str] = field(default_factory=list)   # posts the store knows but the disk lacks
     seconds: float = 0.0
 
     def summary(self) -> str:
         text = (f"site: {self.articles} articles; {self.written} pages written, "
                 f"{self.unchanged} unchanged, {self.removed} removed")
+        if self.search_indexed:
+            text += f"; {self.search_indexed} search shards indexed"
         if self.missing:
             text += f"; {len(self.missing)} posts missing on disk"
         return text + f" ({self.seconds:.2f} s)"
@@ -144,11 +154,12 @@ def build_site(config: Config, *, full: bool = False) -> BuildReport:
         report.written += 1
     for path in old_pages.keys() - new_pages.keys():
         report.removed += _remove_page(public, path)
-    changed = report.written or report.removed or static_changed
-    if config.site.search and (changed or not (public / "pagefind").is_dir()):
-        report.search_indexed = _index_search(public)
+    search: dict[str, str] = cache.get("search", {})
+    if config.site.search:
+        search, report.search_indexed = _index_search(
+            public, _search_shards(articles), search, config.output.state.parent / "search-tree")
     _save_cache(cache_path, {"settings": settings, "articles": {
-        a.key: asdict(a) for a in articles}, "pages": new_pages})
+        a.key: asdict(a) for a in articles}, "pages": new_pages, "search": search})
     report.seconds = time.monotonic() - started
     return report
 
@@ -171,6 +182,7 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                 key = f"{channel.key}\x00{record.identity}"
                 known = cached.get(key)
                 if known is not None and known["content_hash"] == record.content_hash:
+                    known["category_hrefs"] = tuple(known["category_hrefs"])
                     articles.append(Article(**known))
                     continue
                 try:
@@ -182,6 +194,8 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     continue
                 body = _site_body(parts.body)
                 name = record.file[:-3] if record.file.endswith(".md") else record.file
+                levels = _levels(channel.group, channel.site, channel.channel)
+                path = "/".join(("posts", *levels, folder_name(name), ""))
                 article = Article(
                     key=key, content_hash=record.content_hash, group=channel.group,
                     site=channel.site, channel=channel.channel, title=record.title,
@@ -189,9 +203,10 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     author=channel.author,
                     date=_post_timestamp(parts.date, record.first_seen), image=parts.image,
                     summary=_summary(body),
-                    path="/".join(("posts", *_levels(channel.group, channel.site, channel.channel),
-                                   folder_name(name), "")),
-                    file="/".join((*_levels(channel.group, channel.site, channel.channel), record.file)),
+                    path=path, file="/".join((*levels, record.file)), seen=record.first_seen,
+                    href=_url_path(path),
+                    category_hrefs=tuple(_url_path("/".join(("categories", *levels[:n], "")))
+                                         for n in (1, 2, 3)),
                 )
                 articles.append(article)
                 bodies[key] = body
@@ -322,7 +337,8 @@ def _pages(config: Config, articles: list[Article]) -> Iterator[_Page]:
     yield page("categories/index.html", "categories.html", category_counts,
                tree=category_counts, title=labels["categories"])
     if site.search:
-        yield page("search/index.html", "search.html", None, title=labels["search"])
+        shards = [f"pagefind/{number:04d}/" for number in range(len(_search_shards(articles)) or 1)]
+        yield page("search/index.html", "search.html", shards, shards=shards, title=labels["search"])
     yield page("404.html", "404.html", None, title=labels["not_found"])
 
     # Feeds out: Atom for the site and every category level, the sources, the sitemap.
@@ -429,15 +445,18 @@ def _environment(config: Config) -> jinja2.Environment:
     return environment
 
 
+@functools.lru_cache(maxsize=65536)
 def _url_path(path: str) -> str:
     """A site path as it goes into an href (non-ASCII and spaces percent-encoded)."""
     return quote(path, safe="/:")
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _xml_text(text: str) -> str:
     """Characters XML 1.0 cannot hold, dropped (Atom must parse)."""
-    return "".join(ch for ch in text if ch in "\t\n\r" or (" " <= ch and ch not in "\ufffe\uffff"
-                                                          and not "\ud800" <= ch <= "\udfff"))
+    return _NOT_XML.sub("", text)
 
 
 def _settings_signature(config: Config, environment: jinja2.Environment) -> str:
@@ -483,14 +502,53 @@ def _remove_page(public: Path, path: str) -> int:
     return 1
 
 
-def _index_search(public: Path) -> bool:
-    """Pagefind's index of the article pages (it indexes CJK text too)."""
-    result = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(public), "--silent"],
-                            capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        log.warning("search index not built: %s", (result.stderr or result.stdout).strip()[-500:])
-        return False
-    return True
+def _search_shards(articles: list[Article]) -> list[list[Article]]:
+    """Articles in the order the mirror first saw them, cut into shards of SEARCH_SHARD: new
+    articles land in the last shard, so an incremental build re-indexes only that one."""
+    order = sorted(articles, key=lambda a: (a.seen, a.key))
+    return [order[start:start + SEARCH_SHARD] for start in range(0, len(order), SEARCH_SHARD)]
+
+
+def _index_search(public: Path, shards: list[list[Article]], known: dict[str, str],
+                  tree: Path) -> tuple[dict[str, str], int]:
+    """Pagefind indexes (CJK included), one per shard, each under ``pagefind/NNNN/``; the
+    search page merges them. Pagefind cannot update an index, so a changed shard is indexed
+    anew from a tree of links to its article pages. Returns the shards' signatures and how
+    many were indexed."""
+    signatures: dict[str, str] = {}
+    indexed = 0
+    for number, shard in enumerate(shards or [[]]):
+        name = f"{number:04d}"
+        signature = hashlib.sha256(repr([(a.key, a.content_hash, a.path) for a in shard]).encode()).hexdigest()
+        output = public / "pagefind" / name
+        if known.get(name) == signature and (output / "pagefind-entry.json").exists():
+            signatures[name] = signature
+            continue
+        shutil.rmtree(tree, ignore_errors=True)
+        for article in shard:
+            source = public / article.path / "index.html"
+            target = tree / article.path / "index.html"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, target)
+            except OSError:  # another file system, or no hard links: copy
+                shutil.copyfile(source, target)
+        tree.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "pagefind", "--site", str(tree), "--output-path", str(output),
+             "--silent"], capture_output=True, text=True, timeout=600)
+        if result.returncode != 0:
+            log.warning("search index %s not built: %s", name,
+                        (result.stderr or result.stdout).strip()[-500:])
+            continue
+        signatures[name] = signature
+        indexed += 1
+    shutil.rmtree(tree, ignore_errors=True)
+    # Shards past the end (articles removed) go.
+    for stale in (public / "pagefind").glob("[0-9][0-9][0-9][0-9]"):
+        if stale.name not in signatures:
+            shutil.rmtree(stale, ignore_errors=True)
+    return signatures, indexed
 
 
 def _load_cache(path: Path) -> dict[str, Any]:
