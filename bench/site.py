@@ -67,13 +67,21 @@ def prepare(size: int, work: Path, limit: float) -> Path:
     return config
 
 
+def next_batch(folder: Path) -> int:
+    """A batch number this work folder has not used (it may be reused across invocations)."""
+    marker = folder / "batches"
+    batch = int(marker.read_text() or 0) + 1 if marker.exists() else 1
+    marker.write_text(str(batch))
+    return batch
+
+
 def incoming(batch: int) -> str:
     """20 articles not seen before (batch 0: none yet), newer than the corpus."""
     items = []
     for n in range(ITEMS_PER_FEED if batch else 0):
         items.append(f"<item><title>Incoming {batch}-{n} 新到文章</title><guid>in-{batch}-{n}</guid>"
                      f"<link>https://incoming.example/{batch}/{n}</link>"
-                     f"<pubDate>Tue, {1 + batch:02d} Mar 2022 {n:02d}:30:00 GMT</pubDate>"
+                     f"<pubDate>Tue, {1 + batch % 28:02d} Mar 2022 {n:02d}:30:00 GMT</pubDate>"
                      f"<description><![CDATA[<p>New article {batch}-{n}: 港口 throughput and 开源 news.</p>]]>"
                      f"</description></item>")
     return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>in</title>'
@@ -122,7 +130,8 @@ def main() -> None:
             shutil.rmtree(public, ignore_errors=True)
             results.setdefault((size, "build full"), []).append(
                 newsmirror("build", "--full", "--quiet", "--config", str(config), limit=args.limit))
-            (config.parent / "corpus" / "incoming.xml").write_text(incoming(run + 1), encoding="utf-8")
+            (config.parent / "corpus" / "incoming.xml").write_text(
+                incoming(next_batch(config.parent)), encoding="utf-8")
             newsmirror("run", "--quiet", "--config", str(config), limit=args.limit)
             results.setdefault((size, "build incremental (20 new)"), []).append(
                 newsmirror("build", "--quiet", "--config", str(config), limit=args.limit))

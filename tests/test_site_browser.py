@@ -148,7 +148,7 @@ def test_search_finds_chinese_and_english(browser, site_server, query, title):
 
 def test_screenshots(browser, site_server):
     ARTIFACTS.mkdir(exist_ok=True)
-    article = "/posts/新媒体/Harbour Daily/Technology/Harbour opens its first solar-powered ferry terminal/"
+    article = "/posts/新媒体/Harbour Daily/Technology/Harbour opens its first solar-powered ferry terminal.html"
     for name, width, height, scheme in [("phone", 390, 844, "dark"), ("desktop", 1280, 900, "light")]:
         for page_name, path in [("front", "/"), ("article", article)]:
             page, errors = open_page(browser, site_server, width, height, scheme)
