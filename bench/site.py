@@ -4,6 +4,7 @@ For each size (articles), a deterministic corpus (bench/corpus.py, 20 items per 
 local files) is mirrored once with `newsmirror run`; then, in one run, RUNS times each:
 
   build full          `newsmirror build --full` on an empty public/ (search index included)
+  … without search    the same with `[site] search = false` (once per size): the pages alone
   build incremental   `newsmirror build` after `newsmirror run` brought 20 new articles
   build unchanged     `newsmirror build` with nothing new (must write no page)
   hexo                `hexo clean && hexo generate` on the same posts (the sizes in --hexo-sizes;
@@ -88,6 +89,13 @@ def incoming(batch: int) -> str:
             f"<link>https://incoming.example/</link>{''.join(items)}</channel></rss>")
 
 
+def without_search(config: Path) -> Path:
+    """The same site with `[site] search = false` (same state, same output)."""
+    other = config.with_name("without-search.toml")
+    other.write_text(config.read_text("utf-8").replace("search = true", "search = false"), "utf-8")
+    return other
+
+
 def hexo_site(config: Path) -> Path:
     """A Hexo site (landscape) whose posts are newsmirror's."""
     site = config.parent / "hexo"
@@ -137,6 +145,11 @@ def main() -> None:
                 newsmirror("build", "--quiet", "--config", str(config), limit=args.limit))
             results.setdefault((size, "build unchanged"), []).append(
                 newsmirror("build", "--quiet", "--config", str(config), limit=args.limit))
+            if run == 0:
+                shutil.rmtree(public, ignore_errors=True)
+                results.setdefault((size, "build full, search = false"), []).append(newsmirror(
+                    "build", "--full", "--quiet", "--config", str(without_search(config)),
+                    limit=args.limit))
             if size in hexo_sizes and (run == 0 or size <= 1000):
                 results.setdefault((size, "hexo clean && hexo generate"), []).append(
                     hexo(hexo_site(config), args.limit))

@@ -10,8 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
-from typing import Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__
@@ -126,11 +125,6 @@ class Config:
     @property
     def public_dir(self) -> Path:
         return self.output.dir / "public"
-
-    @property
-    def needs_catalog(self) -> bool:
-        """Whether some route takes a level from the catalogue."""
-        return any(not all(k in route.table for k in _LEVELS) for route in self.routes)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
