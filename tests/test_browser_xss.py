@@ -11,14 +11,8 @@ from __future__ import annotations
 
 import html
 
-import pytest
-
 from conftest import Response, channel_toml, hexo_generate, new_hexo_site, newsmirror, rss, write_config
 from newsmirror.clean import clean_body
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # {B} is the beacon: a statement that requests /fired/<n> from the test server.
 VECTORS = [
@@ -94,15 +88,6 @@ def page(body: str) -> bytes:
 
 def fired(server) -> set[int]:
     return {int(path.rsplit("/", 1)[1]) for path, _ in server.requests if path.startswith("/fired/")}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def exercise(browser, url: str) -> None:

@@ -19,8 +19,6 @@ from conftest import Response, channel_toml, item, newsmirror, rss
 from newsmirror.catalog import with_routes
 from newsmirror.config import load_config
 
-from test_browser_xss import CHROMIUM, CHROMIUM_ARGS
-
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # A 1×1 PNG for every image from outside: pages load as they would online, offline.
@@ -60,15 +58,6 @@ def built_site(tmp_path_factory):
         report = site_module.build_site(with_routes(load_config(config)), full=True)
     assert report.search_indexed == 3
     return public
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
