@@ -623,6 +623,13 @@ def _index_search(public: Path, shards: list[list[Article]], known: dict[str, st
             signatures[name] = signature
         else:
             pending.append((name, signature, shard))
+    if pending:
+        try:
+            binary = _pagefind_binary()
+        except ImportError:
+            log.warning("search index not built: Pagefind is not installed "
+                        "(pip install 'pagefind[extended]')")
+            return known, 0
     shutil.rmtree(tree, ignore_errors=True)
     running: list[tuple[str, str, Path, subprocess.Popen[bytes]]] = []
     for name, signature, shard in pending:
@@ -635,7 +642,7 @@ def _index_search(public: Path, shards: list[list[Article]], known: dict[str, st
             except OSError:  # another file system, or no hard links: copy
                 shutil.copyfile(source, target)
         running.append((name, signature, folder, subprocess.Popen(
-            [str(_pagefind_binary()), "--site", str(folder), "--output-path",
+            [str(binary), "--site", str(folder), "--output-path",
              str(public / "pagefind" / name), "--silent"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
         if len(running) == 2:
