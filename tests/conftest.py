@@ -282,9 +282,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium, driven by Playwright, for every browser test of the session."""
+    """Headless Chromium, driven by Playwright, for one test module. Not for the session:
+    Playwright's sync API keeps an event loop running in the main thread while it is open,
+    and the in-process tests that call asyncio.run() after it would fail."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
