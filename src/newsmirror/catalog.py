@@ -422,7 +422,8 @@ def _read(path: Path) -> bytes:
 
 
 def _fetch(url: str, settings: FetchSettings | None) -> bytes:
-    from .fetch import Fetcher  # aiohttp is slow to import; most commands never fetch a catalogue
+    # Imported here: aiohttp is slow to import, and most commands never fetch a catalogue.
+    from .fetch import Fetcher
 
     settings = settings or FetchSettings()
     # Catalogues are large (the full /api/namespace is several MB), feeds are capped lower.

@@ -16,10 +16,10 @@ from __future__ import annotations
 import email.utils
 import functools
 import hashlib
-import marshal
 import logging
-import re
+import marshal
 import os
+import re
 import shutil
 import subprocess
 import threading
