@@ -13,7 +13,6 @@ before it do.
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import hashlib
 import logging
@@ -38,6 +37,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from . import __version__
 from .config import Config
+from .dates import parse_date
 from .decide import folder_name
 from .hexo import read_post
 from .opml import export_opml
@@ -274,14 +274,9 @@ class _Bodies:
 
 
 def _post_timestamp(date: str, first_seen: float) -> float:
-    try:
-        return email.utils.parsedate_to_datetime(date).timestamp()
-    except (TypeError, ValueError, IndexError):
-        pass
-    try:  # the crawl-time form: 2021-08-07 02:22:05 (UTC)
-        return datetime.strptime(date, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return first_seen
+    """The post's date line as a time; an item without one ("Invalid Date") sorts as first seen."""
+    moment = parse_date(date)
+    return moment.timestamp() if moment is not None else first_seen
 
 
 def _site_body(html: str) -> str:
