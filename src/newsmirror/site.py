@@ -39,7 +39,7 @@ from . import __version__
 from .config import Config
 from .dates import parse_date
 from .decide import folder_name
-from .hexo import read_post
+from .hexo import PostParts, read_post
 from .opml import export_opml
 from .store import Store
 from .write import channel_folder, write_atomic
@@ -196,16 +196,14 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                         and known[1] == record.content_hash):
                     articles.append(_article_from_cache(known))
                     continue
-                try:
-                    parts = read_post((folder / record.file).read_text("utf-8"))
-                except OSError:
-                    parts = None
+                parts = _read_parts(folder / record.file)
                 if parts is None:
                     report.missing.append(str(folder / record.file))
                     continue
                 body = _site_body(parts.body)
                 name = record.file[:-3] if record.file.endswith(".md") else record.file
-                levels = _levels(channel.group, channel.site, channel.channel)
+                names = (channel.group, channel.site, channel.channel)
+                levels = _levels(*names)
                 # A file per article, not a folder: 10,000 fewer mkdirs on a full build.
                 path = "/".join(("posts", *levels, folder_name(name) + ".html"))
                 article = Article(
@@ -217,8 +215,7 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     summary=_summary(body),
                     path=path, file="/".join((*levels, record.file)), seen=record.first_seen,
                     href=_url_path(path),
-                    category_hrefs=tuple(_url_path("/".join(("categories", *levels[:n], "")))
-                                         for n in (1, 2, 3)),
+                    category_hrefs=tuple(_url_path(_category_path(*names[:n])) for n in (1, 2, 3)),
                 )
                 articles.append(article)
                 bodies[key] = body
@@ -265,12 +262,17 @@ class _Bodies:
     def __call__(self, article: Article) -> str:
         body = self.known.get(article.key)
         if body is None:
-            try:
-                parts = read_post((self.posts_dir / article.file).read_text("utf-8"))
-            except OSError:
-                parts = None
+            parts = _read_parts(self.posts_dir / article.file)
             body = self.known[article.key] = _site_body(parts.body) if parts else ""
         return body
+
+
+def _read_parts(path: Path) -> PostParts | None:
+    """A post file's image, date and body; ``None`` if it is gone or not in our format."""
+    try:
+        return read_post(path.read_text("utf-8"))
+    except OSError:
+        return None
 
 
 def _post_timestamp(date: str, first_seen: float) -> float:
@@ -313,6 +315,11 @@ def _levels(*levels: str) -> list[str]:
     return [folder_name(level) for level in levels]
 
 
+def _category_path(*levels: str) -> str:
+    """``categories/<group>/[<site>/[<channel>/]]``, the listing of one category level."""
+    return "/".join(("categories", *_levels(*levels), ""))
+
+
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, timezone.utc)
 
@@ -348,26 +355,31 @@ def _pages(config: Config, articles: list[Article], search_shards: int) -> Itera
                    article=article, newer=newer, older=older,
                    title=article.title)
 
-    # Listings: the front page, every category level, every month.
+    # The front page and the site's feed, then each category level's listing and feed.
     yield from _listing(page, "", site.title, articles, site.per_page, crumbs=[])
+    yield from _feed(page, "atom.xml", site.title, articles, FEED_ITEMS)
     for group, sites in tree.items():
-        group_path = "/".join(("categories", *_levels(group), ""))
+        group_path = _category_path(group)
         group_items = [a for a in articles if a.group == group]
         yield from _listing(page, group_path, group, group_items, site.per_page,
-                            crumbs=[(group, group_path)], children=_children(sites, group_path))
+                            crumbs=[(group, group_path)], children=_children(sites, group))
+        yield from _feed(page, group_path + "atom.xml", group, group_items)
         for site_name, channels in sites.items():
-            site_path = group_path + "/".join((*_levels(site_name), ""))
+            site_path = _category_path(group, site_name)
             site_items = [a for a in group_items if a.site == site_name]
             yield from _listing(page, site_path, site_name, site_items, site.per_page,
                                 crumbs=[(group, group_path), (site_name, site_path)],
-                                children=_children(channels, site_path))
+                                children=_children(channels, group, site_name))
+            yield from _feed(page, site_path + "atom.xml", f"{group} / {site_name}", site_items)
             for channel_name in channels:
-                channel_path = site_path + "/".join((*_levels(channel_name), ""))
+                channel_path = _category_path(group, site_name, channel_name)
+                channel_items = [a for a in site_items if a.channel == channel_name]
                 yield from _listing(
-                    page, channel_path, channel_name,
-                    [a for a in site_items if a.channel == channel_name], site.per_page,
+                    page, channel_path, channel_name, channel_items, site.per_page,
                     crumbs=[(group, group_path), (site_name, site_path),
                             (channel_name, channel_path)])
+                yield from _feed(page, channel_path + "atom.xml",
+                                 f"{group} / {site_name} / {channel_name}", channel_items)
     counts = [(month, len(items)) for month, items in sorted(archive.items(), reverse=True)]
     yield page("archives/index.html", "archives.html", counts, months=counts,
                title=labels["archives"])
@@ -382,20 +394,6 @@ def _pages(config: Config, articles: list[Article], search_shards: int) -> Itera
         yield page("search/index.html", "search.html", shards, shards=shards, title=labels["search"])
     yield page("404.html", "404.html", None, title=labels["not_found"])
 
-    # Feeds out: Atom for the site and every category level, the sources, the sitemap.
-    yield from _feed(page, "atom.xml", site.title, articles, FEED_ITEMS)
-    for group, sites in tree.items():
-        group_items = [a for a in articles if a.group == group]
-        yield from _feed(page, "/".join(("categories", *_levels(group), "atom.xml")), group, group_items)
-        for site_name, channels in sites.items():
-            site_items = [a for a in group_items if a.site == site_name]
-            yield from _feed(page, "/".join(("categories", *_levels(group, site_name), "atom.xml")),
-                             f"{group} / {site_name}", site_items)
-            for channel_name in channels:
-                yield from _feed(
-                    page, "/".join(("categories", *_levels(group, site_name, channel_name), "atom.xml")),
-                    f"{group} / {site_name} / {channel_name}",
-                    [a for a in site_items if a.channel == channel_name])
     # Only feeds a reader can subscribe to: a file:// URL would tell the world local paths.
     public_feeds = [c for c in config.channels if c.url.startswith(("http://", "https://"))]
     opml = export_opml(public_feeds, title=site.title).decode("utf-8")
@@ -417,7 +415,7 @@ def _listing(page: Any, base: str, title: str, items: list[Article], per_page: i
     front = count - (full_pages - 1) * per_page
     chunks = [(None, items[:front])]
     for number in range(full_pages - 1, 0, -1):
-        start = front + (full_pages - 1 - number) * per_page
+        start = count - number * per_page
         chunks.append((number, items[start:start + per_page]))
     for position, (number, chunk) in enumerate(chunks):
         path = base + (f"page/{number}/" if number else "")
@@ -449,19 +447,17 @@ def _category_tree(articles: Iterable[Article]) -> dict[str, dict[str, dict[str,
     return tree
 
 
-def _children(levels: dict[str, Any], base: str) -> list[tuple[str, str, int]]:
+def _children(levels: dict[str, Any], *parents: str) -> list[tuple[str, str, int]]:
     def size(value: Any) -> int:
         return value if isinstance(value, int) else sum(size(v) for v in value.values())
-    return [(name, base + "/".join((*_levels(name), "")), size(value)) for name, value in levels.items()]
+    return [(name, _category_path(*parents, name), size(value)) for name, value in levels.items()]
 
 
 def _tree_counts(tree: dict[str, dict[str, dict[str, int]]]) -> list[Any]:
     return [
-        (group, "/".join(("categories", *_levels(group), "")),
-         sum(sum(c.values()) for c in sites.values()),
-         [(site, "/".join(("categories", *_levels(group, site), "")), sum(channels.values()),
-           [(channel, "/".join(("categories", *_levels(group, site, channel), "")), n)
-            for channel, n in channels.items()])
+        (group, _category_path(group), sum(sum(c.values()) for c in sites.values()),
+         [(site, _category_path(group, site), sum(channels.values()),
+           [(channel, _category_path(group, site, channel), n) for channel, n in channels.items()])
           for site, channels in sites.items()])
         for group, sites in tree.items()
     ]
