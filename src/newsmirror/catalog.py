@@ -15,6 +15,7 @@ Parsing is pure (bytes in, :class:`Catalog` out); :func:`load_catalog` does the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import html
 import json
@@ -427,9 +428,8 @@ def _fetch(url: str, settings: FetchSettings | None) -> bytes:
 
     settings = settings or FetchSettings()
     # Catalogues are large (the full /api/namespace is several MB), feeds are capped lower.
-    settings = FetchSettings(concurrency=1, per_host=1, timeout=settings.timeout,
-                             max_bytes=max(settings.max_bytes, 100_000_000), retries=settings.retries,
-                             user_agent=settings.user_agent)
+    settings = dataclasses.replace(settings, concurrency=1, per_host=1,
+                                   max_bytes=max(settings.max_bytes, 100_000_000))
 
     async def get() -> bytes:
         async with Fetcher(settings) as fetcher:

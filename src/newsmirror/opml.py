@@ -98,7 +98,7 @@ def _walk(element: Any, folders: list[str], feeds: list[OutlineFeed], default_gr
             levels = (folders[0], name, name)
         else:
             levels = (folders[0], folders[-1], name)
-        feeds.append(OutlineFeed(*(folder_name(level) for level in levels), url=url))
+        feeds.append(OutlineFeed(*(level_name(level) for level in levels), url=url))
 
 
 def _label(outline: Any) -> str:
@@ -109,7 +109,7 @@ def _local(element: Any) -> str:
     return etree.QName(element).localname.lower() if isinstance(element.tag, str) else ""
 
 
-def folder_name(name: str) -> str:
+def level_name(name: str) -> str:
     """A name usable as one category level: no separators or control characters, no leading
     ``.`` or ``_`` (Hexo skips those folders)."""
     cleaned = " ".join(UNSAFE_FOLDER_CHARS.sub(" ", name).split()).lstrip("._ ")
