@@ -208,16 +208,16 @@ def test_backoff_does_not_hold_up_other_feeds(tmp_path):
 
 def test_a_bug_costs_one_feed_not_the_run(tmp_path, server, monkeypatch):
     """An unexpected exception while handling one feed is reported as that feed's failure."""
-    import newsmirror.core as core
+    import newsmirror.update as update
     from newsmirror import Mirror, load_config
-    real = core.update_channel
+    real = update.update_channel
 
     def flaky(job):
         if job.channel.channel == "bad":
             raise RuntimeError("boom")
         return real(job)
 
-    monkeypatch.setattr(core, "update_channel", flaky)
+    monkeypatch.setattr(update, "update_channel", flaky)
     server.routes["/a"] = Response(200, rss(item("a", "1")))
     config = write_config(tmp_path, [channel_toml("g", "s", "bad", server.url("/a")),
                                      channel_toml("g", "s", "good", server.url("/a"))])

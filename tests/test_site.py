@@ -172,6 +172,36 @@ def test_search_shards_are_reindexed_only_when_they_change(tmp_path, server, mon
     assert 'mergeIndex: [{ bundlePath: "/mirror/pagefind/0001/" },{ bundlePath: "/mirror/pagefind/0002/" }]' in search
 
 
+def test_new_articles_reindex_a_small_tail_shard_until_a_full_one_is_sealed(tmp_path, server,
+                                                                              monkeypatch):
+    import newsmirror.site as site_module
+    monkeypatch.setattr(site_module, "SEARCH_SHARD", 10)
+    monkeypatch.setattr(site_module, "SEARCH_TAIL_SHARD", 3)
+    server.routes["/world"] = Response(200, rss(*dated_items(0, 25)))
+    server.routes["/tech"] = Response(200, rss(*dated_items(100, 2, "Gadget")))
+    path = site_config(tmp_path, server, "search = true\n")
+    path.write_text(path.read_text("utf-8").replace("search = false\n", ""), encoding="utf-8")
+    assert newsmirror("run", "--config", str(path)).returncode == 0
+    settings = load_config(path)
+    pagefind = tmp_path / "site" / "public" / "pagefind"
+    # 27 articles: two full shards of 10, then tails of 3, 3 and 1.
+    assert build_site(settings).search_indexed == 5
+    assert sorted(p.name for p in pagefind.iterdir()) == ["0000", "0001", "0002", "0003", "0004"]
+
+    def add_gadgets(count: int, hours: int) -> int:
+        server.routes["/tech"] = Response(200, rss(*dated_items(100, count, "Gadget")))
+        later = {"SOURCE_DATE_EPOCH": str(int(EPOCH) + 3600 * hours)}
+        assert newsmirror("run", "--config", str(path), env_extra=later).returncode == 0
+        return build_site(settings).search_indexed
+
+    assert add_gadgets(4, 1) == 1             # 29: only the last tail (1 -> 3 articles)
+    assert add_gadgets(5, 2) == 1             # 30: the tails become the third full shard
+    assert sorted(p.name for p in pagefind.iterdir()) == ["0000", "0001", "0002"]
+    assert add_gadgets(6, 3) == 1             # 31: one new tail
+    search = (tmp_path / "site" / "public" / "search" / "index.html").read_text("utf-8")
+    assert 'mergeIndex: [{ bundlePath: "/mirror/pagefind/0001/" },{ bundlePath: "/mirror/pagefind/0002/" },{ bundlePath: "/mirror/pagefind/0003/" }]' in search
+
+
 def test_window_retention_removes_pages_and_links(tmp_path, server):
     server.routes["/world"] = Response(200, rss(*dated_items(0, 6)))
     server.routes["/tech"] = Response(200, rss(*dated_items(100, 1, "Gadget")))

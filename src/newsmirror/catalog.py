@@ -14,7 +14,6 @@ Parsing is pure (bytes in, :class:`Catalog` out); :func:`load_catalog` does the 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import html
@@ -423,7 +422,10 @@ def _read(path: Path) -> bytes:
 
 
 def _fetch(url: str, settings: FetchSettings | None) -> bytes:
-    # Imported here: aiohttp is slow to import, and most commands never fetch a catalogue.
+    # Imported here: aiohttp (and asyncio) are slow to import, and most commands never fetch
+    # a catalogue.
+    import asyncio
+
     from .fetch import Fetcher
 
     settings = settings or FetchSettings()

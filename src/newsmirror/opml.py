@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-import tomlkit
 from lxml import etree
 
 from .config import UNSAFE_FOLDER_CHARS, Channel, Config, parse_config
 from .exceptions import ConfigError, FeedError
-from .parse import parse_xml
 from .write import write_atomic
 
 
@@ -68,6 +66,8 @@ def read_opml(data: bytes, name: str, *, default_group: str) -> list[OutlineFeed
     group / feed gives site = channel = the feed's name; a feed outside any folder goes to
     ``default_group``; deeper nesting keeps the outermost folder as group and the innermost
     as site. Names are ``text``, else ``title``, else the feed's host."""
+    from .parse import parse_xml  # the feed parser's hardened XML; `build` needs only export
+
     try:
         root = parse_xml(data)
     except FeedError as exc:
@@ -145,6 +145,8 @@ def append_channels(path: Path, feeds: Iterable[OutlineFeed]) -> None:
 
     The result is checked as a config before it replaces the file (atomically).
     """
+    import tomlkit  # only `opml import` edits a config
+
     text = path.read_text("utf-8") if path.exists() else ""
     document = tomlkit.parse(text)
     tables = document.get("channel")
