@@ -66,7 +66,8 @@ def read_opml(data: bytes, name: str, *, default_group: str) -> list[OutlineFeed
     group / feed gives site = channel = the feed's name; a feed outside any folder goes to
     ``default_group``; deeper nesting keeps the outermost folder as group and the innermost
     as site. Names are ``text``, else ``title``, else the feed's host."""
-    from .parse import parse_xml  # the feed parser's hardened XML; `build` needs only export
+    # The feed parser's hardened XML, imported here: `build` needs only the export.
+    from .parse import parse_xml
 
     try:
         root = parse_xml(data)
