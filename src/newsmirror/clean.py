@@ -53,6 +53,8 @@ _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
 # ------------------------------------------------------------------------------ the decision
 
 def _url_is_safe(value: str, element: str, attribute: str) -> bool:
+    if value.startswith(("https://", "http://")):
+        return True  # the usual case, and what the full check below concludes for it
     url = _URL_STRIP.sub("", value).lower()
     match = _SCHEME.match(url)
     if match is None:
@@ -317,7 +319,7 @@ def _absolute(url: str, base: str | None) -> str:
 
 
 def _is_http(url: str) -> bool:
-    return urlsplit(url).scheme in ("http", "https")
+    return url.startswith(("https://", "http://")) or urlsplit(url).scheme in ("http", "https")
 
 
 _EDITED_TAG_START = re.compile(rf"<(?:img|a)(?=[{_SPACE}/>])", re.I)

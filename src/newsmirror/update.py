@@ -26,8 +26,8 @@ from .exceptions import FeedError
 from .hexo import Post, picsum_url, render_post
 from .parse import parse_feed
 from .store import ItemRecord, known_of
-from .types import Fetched, HTTPValidators
-from .write import channel_folder, post_path, remove_post, write_atomic
+from .types import Entry, Fetched, HTTPValidators
+from .write import PostFolder, channel_folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +69,17 @@ def _update_channel(job: ChannelJob) -> ChannelUpdate:
     channel, fetched = job.channel, job.fetched
     parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
     result = ChannelUpdate(fetched.validators)
-    folder = channel_folder(job.posts_dir, channel.group, channel.site, channel.channel)
     taken = {record.file.casefold() for record in job.known.values()}
     chosen = select_entries(parsed.entries, channel)
-    if chosen and not job.dry_run:
-        folder.mkdir(parents=True, exist_ok=True)
+    with PostFolder(channel_folder(job.posts_dir, channel.group, channel.site, channel.channel),
+                    create=bool(chosen) and not job.dry_run) as folder:
+        _write_posts(job, chosen, folder, taken, result)
+    return result
+
+
+def _write_posts(job: ChannelJob, chosen: list[tuple[str, Entry]], folder: PostFolder,
+                 taken: set[str], result: ChannelUpdate) -> None:
+    channel, fetched = job.channel, job.fetched
     for identity, entry in chosen:
         record = job.known.get(identity)
         picsum = record.picsum if record else picsum_number(identity)
@@ -88,11 +94,10 @@ def _update_channel(job: ChannelJob) -> ChannelUpdate:
         digest = content_hash(text)
         name = record.file if record is not None else file_name(entry.title, identity, taken)
         taken.add(name.casefold())
-        path = post_path(folder, name)
         change = decide_change(None if record is None else known_of(record), digest,
-                               record is not None and path.exists())
+                               record is not None and folder.exists(name))
         if change is not Change.UNCHANGED and not job.dry_run:
-            write_atomic(path, text)
+            folder.write(name, text.encode("utf-8"))
         setattr(result, change.value, getattr(result, change.value) + 1)
         result.sanitized += body.sanitized
         result.records.append(ItemRecord(identity, name, digest, picsum, first_seen, job.now,
@@ -103,8 +108,7 @@ def _update_channel(job: ChannelJob) -> ChannelUpdate:
         result.gone = [identity for identity in job.known if identity not in current]
         if not job.dry_run:
             for identity in result.gone:
-                remove_post(post_path(folder, job.known[identity].file))
-    return result
+                folder.remove(job.known[identity].file)
 
 
 def _enclosure_image(url: str | None, image_proxy: str) -> str | None:
