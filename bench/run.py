@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
-from measure import measure_command  # noqa: E402
+from measure import measure_command, precompile_newsmirror  # noqa: E402
 
 CONCURRENCY = 16
 
@@ -206,6 +206,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    precompile_newsmirror()
 
     base = Path(tempfile.mkdtemp(prefix="newsmirror-bench-"))
     base.chmod(0o755)  # nginx's workers may run as another user
