@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsmirror.config import parse_config
 from newsmirror.decide import file_name
 from newsmirror.exceptions import ConfigError
 from newsmirror.hexo import Post, hexo_title, render_post
-import pytest
-
-from newsmirror.write import PostFolder, UnsafePath, channel_folder, post_path
+from newsmirror.write import Folder, UnsafePath, channel_folder, post_path
 
 NASTY = st.sampled_from([
     "../../etc/passwd", "..", ".", "CON", "con.txt", "a\\b", "a/b", "\x00", "~", "-", "_x", ".hidden",
@@ -33,7 +33,7 @@ def test_post_file_stays_in_its_folder(tmp_path, title, identity):
     assert path.parent == folder and path.resolve().parent == folder.resolve()
     assert len(name.encode("utf-8")) <= 255 and name.endswith(".md")
     assert not name.startswith((".", "_")) and "/" not in name and "\x00" not in name
-    with PostFolder(folder, create=False) as posts:  # as update.py writes posts
+    with Folder(folder, create=False) as posts:  # as update.py writes posts
         posts.write(name, b"x")  # the file system accepts the name
         assert path.read_text() == "x" and posts.exists(name)
         posts.remove(name)
@@ -43,7 +43,7 @@ def test_post_file_stays_in_its_folder(tmp_path, title, identity):
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../x.md", "a/b.md", "a\\b.md", "a\x00.md"])
 def test_post_folder_refuses_names_that_are_not_one_component(tmp_path, name):
-    with PostFolder(tmp_path / "c", create=True) as posts:
+    with Folder(tmp_path / "c", create=True) as posts:
         for use in (lambda: posts.write(name, b"x"), lambda: posts.exists(name),
                     lambda: posts.remove(name)):
             with pytest.raises(UnsafePath):
@@ -52,7 +52,7 @@ def test_post_folder_refuses_names_that_are_not_one_component(tmp_path, name):
 
 
 def test_post_folder_that_does_not_exist_reads_as_empty(tmp_path):
-    with PostFolder(tmp_path / "missing", create=False) as posts:
+    with Folder(tmp_path / "missing", create=False) as posts:
         assert not posts.exists("a.md")
         posts.remove("a.md")
         with pytest.raises(FileNotFoundError):

@@ -27,7 +27,7 @@ from .hexo import Post, picsum_url, render_post
 from .parse import parse_feed
 from .store import ItemRecord, known_of
 from .types import Entry, Fetched, HTTPValidators
-from .write import PostFolder, channel_folder
+from .write import Folder, channel_folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +71,13 @@ def _update_channel(job: ChannelJob) -> ChannelUpdate:
     result = ChannelUpdate(fetched.validators)
     taken = {record.file.casefold() for record in job.known.values()}
     chosen = select_entries(parsed.entries, channel)
-    with PostFolder(channel_folder(job.posts_dir, channel.group, channel.site, channel.channel),
+    with Folder(channel_folder(job.posts_dir, channel.group, channel.site, channel.channel),
                     create=bool(chosen) and not job.dry_run) as folder:
         _write_posts(job, chosen, folder, taken, result)
     return result
 
 
-def _write_posts(job: ChannelJob, chosen: list[tuple[str, Entry]], folder: PostFolder,
+def _write_posts(job: ChannelJob, chosen: list[tuple[str, Entry]], folder: Folder,
                  taken: set[str], result: ChannelUpdate) -> None:
     channel, fetched = job.channel, job.fetched
     for identity, entry in chosen:
