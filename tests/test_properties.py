@@ -13,7 +13,7 @@ from newsmirror.config import parse_config
 from newsmirror.decide import file_name
 from newsmirror.exceptions import ConfigError
 from newsmirror.hexo import Post, hexo_title, render_post
-from newsmirror.write import Folder, UnsafePath, channel_folder, post_path
+from newsmirror.write import Folder, UnsafePath, channel_folder
 
 NASTY = st.sampled_from([
     "../../etc/passwd", "..", ".", "CON", "con.txt", "a\\b", "a/b", "\x00", "~", "-", "_x", ".hidden",
@@ -29,7 +29,7 @@ def test_post_file_stays_in_its_folder(tmp_path, title, identity):
     folder = tmp_path / "g" / "s" / "c"
     folder.mkdir(parents=True, exist_ok=True)
     name = file_name(title, identity, taken=set())
-    path = post_path(folder, name)
+    path = folder / name
     assert path.parent == folder and path.resolve().parent == folder.resolve()
     assert len(name.encode("utf-8")) <= 255 and name.endswith(".md")
     assert not name.startswith((".", "_")) and "/" not in name and "\x00" not in name

@@ -22,15 +22,6 @@ def channel_folder(posts_dir: Path, group: str, site: str, channel: str) -> Path
     return posts_dir / folder_name(group) / folder_name(site) / folder_name(channel)
 
 
-def post_path(folder: Path, name: str) -> Path:
-    """``folder/name``, refusing any name that is not one plain component."""
-    _check_name(name)
-    path = folder / name
-    if path.parent != folder:
-        raise UnsafePath(f"refusing file name {name!r}")
-    return path
-
-
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Write via a temp file in the same folder and a rename: readers see old or new, never half.
 
@@ -88,19 +79,21 @@ class Folder:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644,
                          dir_fd=self._fd)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-            finally:
-                os.close(fd)
-            os.replace(temp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
-        except BaseException as exc:
-            try:
-                os.unlink(temp, dir_fd=self._fd)
-            except FileNotFoundError:
-                pass
-            if isinstance(exc, OSError):  # name the file, not the bare temp name
-                exc.filename = str(self.path / name)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                finally:
+                    os.close(fd)
+                os.replace(temp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
+            except BaseException:
+                try:
+                    os.unlink(temp, dir_fd=self._fd)
+                except FileNotFoundError:
+                    pass
+                raise
+        except OSError as exc:  # name the file, not the bare temp name
+            exc.filename = str(self.path / name)
             raise
 
     def remove(self, name: str) -> None:
@@ -114,6 +107,7 @@ class Folder:
 
 
 def _check_name(name: str) -> None:
+    """Only one plain component: nothing the folder's fd could be led out of it by."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
         raise UnsafePath(f"refusing file name {name!r}")
 
