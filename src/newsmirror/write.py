@@ -25,7 +25,8 @@ def channel_folder(posts_dir: Path, group: str, site: str, channel: str) -> Path
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Write via a temp file in the same folder and a rename: readers see old or new, never half.
 
-    The folder must exist (callers create a channel's folder once, not once per post).
+    The folder must exist. For many files in one folder (a channel's posts), open a
+    :class:`Folder` once instead.
     """
     with Folder(path.parent, create=False) as folder:
         folder.write(path.name, text.encode("utf-8") if isinstance(text, str) else text)
