@@ -202,6 +202,59 @@ def test_new_articles_reindex_a_small_tail_shard_until_a_full_one_is_sealed(tmp_
     assert 'mergeIndex: [{ bundlePath: "/mirror/pagefind/0001/" },{ bundlePath: "/mirror/pagefind/0002/" },{ bundlePath: "/mirror/pagefind/0003/" }]' in search
 
 
+def search_site(tmp_path, server, world: int):
+    """A mirrored site of ``world`` + 2 articles with search on; its loaded config."""
+    server.routes["/world"] = Response(200, rss(*dated_items(0, world)))
+    server.routes["/tech"] = Response(200, rss(*dated_items(100, 2, "Gadget")))
+    path = site_config(tmp_path, server, "search = true\n")
+    path.write_text(path.read_text("utf-8").replace("search = false\n", ""), encoding="utf-8")
+    assert newsmirror("run", "--config", str(path)).returncode == 0
+    return load_config(path)
+
+
+def test_each_search_shard_is_indexed_as_soon_as_its_pages_are_written(tmp_path, server,
+                                                                       monkeypatch):
+    import newsmirror.site as site_module
+    monkeypatch.setattr(site_module, "SEARCH_SHARD", 10)
+    settings = search_site(tmp_path, server, 25)
+    public = tmp_path / "site" / "public"
+    handed: list[tuple[int | None, int]] = []
+    ready = site_module._SearchIndexer.ready
+
+    def record(self, shard):
+        handed.append((shard, sum(1 for _ in (public / "posts").rglob("*.html"))))
+        ready(self, shard)
+
+    monkeypatch.setattr(site_module._SearchIndexer, "ready", record)
+    assert build_site(settings).search_indexed == 3              # 27 articles: shards of 10
+    # Shard 0 goes to Pagefind when its 10 pages are written and the other 17 are not yet;
+    # then shard 1 at 20, shard 2 at 27; then the end.
+    assert handed == [(0, 10), (1, 20), (2, 27), (None, 27)]
+    assert sorted(p.name for p in (public / "pagefind").iterdir()) == ["0000", "0001", "0002"]
+
+
+def test_a_failed_build_leaves_the_search_index_alone(tmp_path, server, monkeypatch):
+    import newsmirror.site as site_module
+    monkeypatch.setattr(site_module, "SEARCH_SHARD", 10)
+    settings = search_site(tmp_path, server, 25)
+    assert build_site(settings).search_indexed == 3
+    pagefind = tmp_path / "site" / "public" / "pagefind"
+    before = snapshot(pagefind)
+    written = []
+
+    def fail_after_twelve(target, data):
+        if len(written) == 12:
+            raise OSError(28, "No space left on device", target)
+        written.append(target)
+
+    monkeypatch.setattr(site_module, "_write_page", fail_after_twelve)
+    with pytest.raises(OSError, match="No space left"):
+        build_site(settings, full=True)
+    # Shard 0 was indexed again (its pages were written); nothing was removed as stale.
+    assert sorted(p.name for p in pagefind.iterdir()) == ["0000", "0001", "0002"]
+    assert {k for k in before if k.startswith(("0001", "0002"))} <= set(snapshot(pagefind))
+
+
 def test_window_retention_removes_pages_and_links(tmp_path, server):
     server.routes["/world"] = Response(200, rss(*dated_items(0, 6)))
     server.routes["/tech"] = Response(200, rss(*dated_items(100, 1, "Gadget")))

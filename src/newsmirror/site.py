@@ -19,13 +19,14 @@ import hashlib
 import logging
 import marshal
 import os
+import queue
 import re
 import shutil
 import subprocess
 import threading
 import time
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from importlib import resources
@@ -131,6 +132,7 @@ class _Page:
     template: str
     context: dict[str, Any]
     signature: str
+    shard: int | None = None  # an article page: the search shard it belongs to
 
 
 def build_site(config: Config, *, full: bool = False) -> BuildReport:
@@ -155,31 +157,23 @@ def _build(config: Config, full: bool) -> BuildReport:
         articles, bodies = _collect(config, cache["articles"], report)
         report.articles = len(articles)
         shards = _search_shards(articles) if config.site.search else []
-    # A generator: the article pages come first, and the search index starts on them while
-    # the listings are still being laid out.
-    pages = _pages(config, articles, len(shards))
+    # A generator: the article pages come first, shard by shard, and each search shard is
+    # indexed as soon as its pages are in place, while the next ones render.
+    pages = _pages(config, articles, shards)
     environment.globals["body_of"] = _Bodies(config.output.posts_dir, bodies)
     environment.globals["card"] = _Cards(environment, config.site.root)
     old_pages: dict[str, str] = cache["pages"]
-    new_pages: dict[str, str] = {}
     public.mkdir(parents=True, exist_ok=True)
     report.written += _copy_static(public)
-    search = _SearchThread(config, public, shards, cache.get("search", {}))
-    for page in pages:
-        if page.template != "article.html":
-            search.start()  # the article pages are in place: index them while listings render
-        new_pages[page.path] = page.signature
-        if old_pages.get(page.path) == page.signature and os.path.exists(f"{public}/{page.path}"):
-            report.unchanged += 1
-            continue
-        target = public / page.path
-        text = environment.get_template(page.template).render(page.context)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_page(target, text)
-        report.written += 1
+    search = _SearchIndexer(config, public, shards, cache.get("search", {}))
+    try:
+        new_pages = _render(environment, public, pages, old_pages, search, report)
+    except BaseException:
+        search.abandon()
+        raise
     for path in old_pages.keys() - new_pages.keys():
         report.removed += _remove_page(public, path)
-    search.start()
+    search.ready(None)  # no more shards
     # An unchanged build leaves the cache alone (writing it costs 0.1 s at 10,000 articles);
     # a changed one serialises it while the search index is being built.
     changed = bool(report.written or report.removed or bodies
@@ -191,6 +185,39 @@ def _build(config: Config, full: bool) -> BuildReport:
                     indexed)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _render(environment: jinja2.Environment, public: Path, pages: Iterable[_Page],
+            old_pages: dict[str, str], search: _SearchIndexer, report: BuildReport
+            ) -> dict[str, str]:
+    """Write the pages that changed (signature unlike ``old_pages``' or file gone); hand each
+    search shard to ``search`` once its article pages are in place. Returns the signatures."""
+    new_pages: dict[str, str] = {}
+    templates: dict[str, jinja2.Template] = {}
+    folders: set[str] = set()  # made (or found) in this build: one mkdir each, not one per page
+    shard: int | None = None
+    for page in pages:
+        if page.shard != shard:
+            if shard is not None:
+                search.ready(shard)  # all its pages are in place
+            shard = page.shard
+        new_pages[page.path] = page.signature
+        target = f"{public}/{page.path}"
+        if old_pages.get(page.path) == page.signature and os.path.exists(target):
+            report.unchanged += 1
+            continue
+        template = templates.get(page.template)
+        if template is None:
+            template = templates[page.template] = environment.get_template(page.template)
+        folder = target.rpartition("/")[0]
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
+        _write_page(target, template.render(page.context).encode("utf-8"))
+        report.written += 1
+    if shard is not None:
+        search.ready(shard)
+    return new_pages
 
 
 @contextmanager
@@ -361,7 +388,8 @@ def _utc(timestamp: float) -> datetime:
 # --------------------------------------------------------------------------- pages
 
 
-def _pages(config: Config, articles: list[Article], search_shards: int) -> Iterator[_Page]:
+def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
+           ) -> Iterator[_Page]:
     site = config.site
     labels = LABELS["zh" if site.language.lower().startswith("zh") else "en"]
     # Escaped once here, not on each of their thousands of uses in a build.
@@ -372,12 +400,15 @@ def _pages(config: Config, articles: list[Article], search_shards: int) -> Itera
     for article in articles:
         archive[article.month].append(article)
 
-    def page(path: str, template: str, signature: Any, **context: Any) -> _Page:
+    def page(path: str, template: str, signature: Any, shard: int | None = None,
+             **context: Any) -> _Page:
         digest = hashlib.sha256(repr((template, signature)).encode()).hexdigest()
-        return _Page(path, template, {**common, "path": path, **context}, digest)
+        return _Page(path, template, {**common, "path": path, **context}, digest, shard)
 
-    # Articles, each with the neighbours it links to.
-    for number, article in enumerate(articles):
+    # Articles, each with the neighbours it links to (newest first), in the order of the
+    # search shards: a shard can be indexed once its own pages are written.
+    position = {article.key: number for number, article in enumerate(articles)}
+    for shard, number, article in _article_order(articles, shards, position):
         newer = articles[number - 1] if number > 0 else None
         older = articles[number + 1] if number + 1 < len(articles) else None
         # What the page shows: the article (its content hash stands for title, date and body)
@@ -386,8 +417,7 @@ def _pages(config: Config, articles: list[Article], search_shards: int) -> Itera
                    (article.key, article.content_hash, article.link, article.author,
                     newer and newer.path, newer and newer.title, older and older.path,
                     older and older.title),
-                   article=article, newer=newer, older=older,
-                   title=article.title)
+                   shard, article=article, newer=newer, older=older, title=article.title)
 
     # The front page and the site's feed, then each category level's listing and feed.
     yield from _listing(page, "", site.title, articles, site.per_page, crumbs=[])
@@ -424,8 +454,9 @@ def _pages(config: Config, articles: list[Article], search_shards: int) -> Itera
     yield page("categories/index.html", "categories.html", category_counts,
                tree=category_counts, title=labels["categories"])
     if site.search:
-        shards = [f"pagefind/{number:04d}/" for number in range(search_shards or 1)]
-        yield page("search/index.html", "search.html", shards, shards=shards, title=labels["search"])
+        bundles = [f"pagefind/{number:04d}/" for number in range(len(shards) or 1)]
+        yield page("search/index.html", "search.html", bundles, shards=bundles,
+                   title=labels["search"])
     yield page("404.html", "404.html", None, title=labels["not_found"])
 
     # Only feeds a reader can subscribe to: a file:// URL would tell the world local paths.
@@ -436,6 +467,19 @@ def _pages(config: Config, articles: list[Article], search_shards: int) -> Itera
         listed = ["", *(a.path for a in articles), "categories/", "archives/"]
         yield page("sitemap.xml", "sitemap.xml", listed, urls=listed,
                    updated=_utc(articles[0].date).strftime("%Y-%m-%d") if articles else None)
+
+
+def _article_order(articles: list[Article], shards: list[list[Article]],
+                   position: dict[str, int]) -> Iterator[tuple[int | None, int, Article]]:
+    """(shard, position newest first, article) for each article, shard by shard; newest
+    first when there is no search index."""
+    if not shards:
+        for number, article in enumerate(articles):
+            yield None, number, article
+        return
+    for shard, members in enumerate(shards):
+        for article in members:
+            yield shard, position[article.key], article
 
 
 def _listing(page: Any, base: str, title: str, items: list[Article], per_page: int, *,
@@ -513,6 +557,9 @@ def _environment(config: Config) -> jinja2.Environment:
             enabled_extensions=("html", "xml"), default_for_string=True),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode)),
+        # A build is short: templates edited during one are seen by the next (the settings
+        # signature covers them). Checking would cost a stat per page.
+        auto_reload=False,
     )
     environment.filters["url"] = _url_path
     environment.filters["iso"] = lambda ts: _utc(ts).isoformat()
@@ -560,20 +607,26 @@ def _copy_static(public: Path) -> int:
     return changed
 
 
-def _write_page(target: Path, text: str) -> None:
+def _write_page(target: str, data: bytes) -> None:
     """A page that replaces another goes through a temp file and a rename, so a reader of the
     live site never gets half of it; a new page is simply written (no one can be reading it),
-    which saves a rename per page on a full build."""
+    which saves a rename per page on a full build. Bytes straight to the descriptor: a text
+    file object would add five system calls per page (fstat, ioctl, lseeks)."""
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     except FileExistsError:
-        write_atomic(target, text)
+        write_atomic(Path(target), data)
         return
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
     except BaseException:
-        target.unlink(missing_ok=True)
+        with suppress(FileNotFoundError):
+            os.unlink(target)
         raise
 
 
@@ -594,37 +647,6 @@ def _remove_page(public: Path, path: str) -> int:
     return 1
 
 
-class _SearchThread:
-    """Runs :func:`_index_search` beside the rendering of the listing pages (Pagefind works in
-    its own processes, so the two share the machine's cores rather than take turns)."""
-
-    def __init__(self, config: Config, public: Path, shards: list[list[Article]],
-                 known: dict[str, str]) -> None:
-        self.enabled = config.site.search
-        self.args = (public, shards, known, config.output.state.parent / "search-tree")
-        self.outcome: tuple[dict[str, str], int] = (known, 0)
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self.enabled and self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="search-index", daemon=True)
-            self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.outcome = _index_search(*self.args)
-        except BaseException as exc:  # re-raised in the building thread
-            self.error = exc
-
-    def result(self) -> tuple[dict[str, str], int]:
-        if self.thread is not None:
-            self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.outcome
-
-
 def _search_shards(articles: list[Article]) -> list[list[Article]]:
     """Articles in the order the mirror first saw them, cut into shards of SEARCH_SHARD, the
     rest into tail shards of SEARCH_TAIL_SHARD: new articles land in the last tail shard, so an
@@ -636,64 +658,125 @@ def _search_shards(articles: list[Article]) -> list[list[Article]]:
             + [order[start:start + tail] for start in range(sealed, len(order), tail)])
 
 
-def _index_search(public: Path, shards: list[list[Article]], known: dict[str, str],
-                  tree: Path) -> tuple[dict[str, str], int]:
+class _SearchIndexer:
     """Pagefind indexes (CJK included), one per shard, each under ``pagefind/NNNN/``; the
     search page merges them. Pagefind cannot update an index, so a changed shard is indexed
     anew, from a flat folder of hard links to its article pages (each page names its own URL
-    in a ``data-pagefind-meta`` tag). Two shards are indexed at a time. Returns the shards'
-    signatures and how many were indexed."""
-    signatures: dict[str, str] = {}
-    pending: list[tuple[str, str, list[Article]]] = []
-    for number, shard in enumerate(shards or [[]]):
+    in a ``data-pagefind-meta`` tag).
+
+    The build hands shards over (:meth:`ready`) as soon as their pages are written, and a
+    thread starts Pagefind on each changed one, two at a time: indexing shares the machine's
+    cores with the rendering instead of waiting for it to end.
+    """
+
+    PARALLEL = 2
+    _ABANDON = -1
+
+    def __init__(self, config: Config, public: Path, shards: list[list[Article]],
+                 known: dict[str, str]) -> None:
+        self.public = public
+        self.shards = shards
+        self.known = known
+        self.tree = config.output.state.parent / "search-tree"
+        self.signatures: dict[str, str] = {}
+        self.indexed = 0
+        self.unavailable = False  # Pagefind is not installed
+        self.error: BaseException | None = None
+        self.queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        if config.site.search:
+            self.thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+            self.thread.start()
+
+    def ready(self, shard: int | None) -> None:
+        """Shard number ``shard`` has all its pages written; ``None``: no more shards come."""
+        if self.thread is not None:
+            self.queue.put(shard)
+
+    def abandon(self) -> None:
+        """The build failed: finish what runs, index nothing more, remove nothing."""
+        if self.thread is not None:
+            self.queue.put(self._ABANDON)
+            self.thread.join()
+
+    def result(self) -> tuple[dict[str, str], int]:
+        """After ``ready(None)``: the shards' signatures and how many were indexed anew."""
+        if self.thread is None:
+            return self.known, 0
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.signatures, self.indexed
+
+    def _run(self) -> None:
+        try:
+            self._index()
+        except BaseException as exc:  # re-raised in the building thread
+            self.error = exc
+
+    def _index(self) -> None:
+        shutil.rmtree(self.tree, ignore_errors=True)
+        running: list[tuple[str, str, subprocess.Popen[bytes]]] = []
+        while (number := self.queue.get()) is not None:
+            if number == self._ABANDON:
+                break
+            self._start(number, self.shards[number], running)
+        else:
+            if not self.shards:  # an empty site still gets an (empty) index to search
+                self._start(0, [], running)
+            while running:
+                self._finish(running.pop(0))
+            shutil.rmtree(self.tree, ignore_errors=True)
+            if self.unavailable:
+                self.signatures = self.known  # keep what there is
+                return
+            # Shards past the end (articles removed) go.
+            for stale in (self.public / "pagefind").glob("[0-9][0-9][0-9][0-9]"):
+                if stale.name not in self.signatures:
+                    shutil.rmtree(stale, ignore_errors=True)
+            return
+        while running:  # abandoned
+            self._finish(running.pop(0))
+
+    def _start(self, number: int, shard: list[Article],
+               running: list[tuple[str, str, subprocess.Popen[bytes]]]) -> None:
         name = f"{number:04d}"
         signature = hashlib.sha256(repr([(a.key, a.content_hash, a.path) for a in shard]).encode()).hexdigest()
-        if known.get(name) == signature and (public / "pagefind" / name / "pagefind-entry.json").exists():
-            signatures[name] = signature
-        else:
-            pending.append((name, signature, shard))
-    if pending:
+        output = self.public / "pagefind" / name
+        if self.known.get(name) == signature and (output / "pagefind-entry.json").exists():
+            self.signatures[name] = signature
+            return
+        if self.unavailable:
+            return
         try:
             binary = _pagefind_binary()
         except ImportError:
             log.warning("search index not built: Pagefind is not installed "
                         "(pip install 'pagefind[extended]')")
-            return known, 0
-    shutil.rmtree(tree, ignore_errors=True)
-    running: list[tuple[str, str, Path, subprocess.Popen[bytes]]] = []
-    for name, signature, shard in pending:
-        folder = tree / name
+            self.unavailable = True
+            return
+        folder = self.tree / name
         folder.mkdir(parents=True)
-        for number, article in enumerate(shard):
-            source, target = public / article.path, folder / f"{number}.html"
+        for position, article in enumerate(shard):
+            source, target = self.public / article.path, folder / f"{position}.html"
             try:
                 os.link(source, target)
             except OSError:  # another file system, or no hard links: copy
                 shutil.copyfile(source, target)
-        running.append((name, signature, folder, subprocess.Popen(
-            [str(binary), "--site", str(folder), "--output-path",
-             str(public / "pagefind" / name), "--silent"],
+        if len(running) >= self.PARALLEL:
+            self._finish(running.pop(0))
+        running.append((name, signature, subprocess.Popen(
+            [str(binary), "--site", str(folder), "--output-path", str(output), "--silent"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
-        if len(running) == 2:
-            _finish_index(running.pop(0), signatures)
-    while running:
-        _finish_index(running.pop(0), signatures)
-    shutil.rmtree(tree, ignore_errors=True)
-    # Shards past the end (articles removed) go.
-    for stale in (public / "pagefind").glob("[0-9][0-9][0-9][0-9]"):
-        if stale.name not in signatures:
-            shutil.rmtree(stale, ignore_errors=True)
-    return signatures, len(pending)
 
-
-def _finish_index(job: tuple[str, str, Path, "subprocess.Popen[bytes]"],
-                  signatures: dict[str, str]) -> None:
-    name, signature, _, process = job
-    _, errors = process.communicate(timeout=600)
-    if process.returncode == 0:
-        signatures[name] = signature
-    else:
-        log.warning("search index %s not built: %s", name, errors.decode(errors="replace")[-500:])
+    def _finish(self, job: tuple[str, str, subprocess.Popen[bytes]]) -> None:
+        name, signature, process = job
+        _, errors = process.communicate(timeout=600)
+        self.indexed += 1
+        if process.returncode == 0:
+            self.signatures[name] = signature
+        else:
+            log.warning("search index %s not built: %s", name, errors.decode(errors="replace")[-500:])
 
 
 @functools.cache
