@@ -45,7 +45,7 @@ from .decide import folder_name
 from .hexo import PostParts, read_post
 from .opml import export_opml
 from .store import Store
-from .write import channel_folder, write_atomic
+from .write import channel_folder, write_and_close, write_atomic
 
 log = logging.getLogger("newsmirror")
 
@@ -618,12 +618,7 @@ def _write_page(target: str, data: bytes) -> None:
         write_atomic(Path(target), data)
         return
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        write_and_close(fd, data)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(target)

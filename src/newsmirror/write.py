@@ -80,12 +80,7 @@ class Folder:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644,
                          dir_fd=self._fd)
             try:
-                try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view):]
-                finally:
-                    os.close(fd)
+                write_and_close(fd, data)
                 os.replace(temp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
             except BaseException:
                 try:
@@ -105,6 +100,16 @@ class Folder:
             os.unlink(name, dir_fd=self._fd)
         except FileNotFoundError:
             pass
+
+
+def write_and_close(fd: int, data: bytes) -> None:
+    """All of ``data`` to an open file descriptor (os.write may write less), which it closes."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _check_name(name: str) -> None:
