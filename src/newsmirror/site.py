@@ -407,8 +407,7 @@ def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
 
     # Articles, each with the neighbours it links to (newest first), in the order of the
     # search shards: a shard can be indexed once its own pages are written.
-    position = {article.key: number for number, article in enumerate(articles)}
-    for shard, number, article in _article_order(articles, shards, position):
+    for shard, number, article in _article_order(articles, shards):
         newer = articles[number - 1] if number > 0 else None
         older = articles[number + 1] if number + 1 < len(articles) else None
         # What the page shows: the article (its content hash stands for title, date and body)
@@ -469,14 +468,15 @@ def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
                    updated=_utc(articles[0].date).strftime("%Y-%m-%d") if articles else None)
 
 
-def _article_order(articles: list[Article], shards: list[list[Article]],
-                   position: dict[str, int]) -> Iterator[tuple[int | None, int, Article]]:
+def _article_order(articles: list[Article], shards: list[list[Article]]
+                   ) -> Iterator[tuple[int | None, int, Article]]:
     """(shard, position newest first, article) for each article, shard by shard; newest
     first when there is no search index."""
     if not shards:
         for number, article in enumerate(articles):
             yield None, number, article
         return
+    position = {article.key: number for number, article in enumerate(articles)}
     for shard, members in enumerate(shards):
         for article in members:
             yield shard, position[article.key], article
@@ -712,26 +712,22 @@ class _SearchIndexer:
     def _index(self) -> None:
         shutil.rmtree(self.tree, ignore_errors=True)
         running: list[tuple[str, str, subprocess.Popen[bytes]]] = []
-        while (number := self.queue.get()) is not None:
-            if number == self._ABANDON:
-                break
+        while (number := self.queue.get()) not in (None, self._ABANDON):
             self._start(number, self.shards[number], running)
-        else:
-            if not self.shards:  # an empty site still gets an (empty) index to search
-                self._start(0, [], running)
-            while running:
-                self._finish(running.pop(0))
-            shutil.rmtree(self.tree, ignore_errors=True)
-            if self.unavailable:
-                self.signatures = self.known  # keep what there is
-                return
-            # Shards past the end (articles removed) go.
-            for stale in (self.public / "pagefind").glob("[0-9][0-9][0-9][0-9]"):
-                if stale.name not in self.signatures:
-                    shutil.rmtree(stale, ignore_errors=True)
-            return
-        while running:  # abandoned
+        if number is None and not self.shards:  # an empty site still gets an (empty) index
+            self._start(0, [], running)
+        while running:
             self._finish(running.pop(0))
+        if number == self._ABANDON:
+            return  # the build failed: what is on disk stays as it is
+        shutil.rmtree(self.tree, ignore_errors=True)
+        if self.unavailable:
+            self.signatures = self.known  # keep what there is
+            return
+        # Shards past the end (articles removed) go.
+        for stale in (self.public / "pagefind").glob("[0-9][0-9][0-9][0-9]"):
+            if stale.name not in self.signatures:
+                shutil.rmtree(stale, ignore_errors=True)
 
     def _start(self, number: int, shard: list[Article],
                running: list[tuple[str, str, subprocess.Popen[bytes]]]) -> None:
