@@ -104,10 +104,10 @@ def check(data: bytes, workdir: Path) -> None:
     config = parse_config({"channel": [{"group": "g", "site": "s", "channel": "c",
                                         "url": "https://feeds.example/f"}]}, workdir / "newsmirror.toml")
     (channel,) = config.channels
-    job = ChannelJob(Fetched("https://feeds.example/f", data), channel, config.output.posts_dir,
-                     "https://proxy.example/?", "window", {}, 1_700_000_000.0, False)
+    job = ChannelJob(channel, None, config.output.posts_dir, "https://proxy.example/?", "window",
+                     {}, 1_700_000_000.0, False)
     try:
-        result = update_channel(job)
+        result = update_channel(job, Fetched("https://feeds.example/f", data))
     except FeedError:
         return
     folder = config.output.posts_dir / "g" / "s" / "c"

@@ -212,10 +212,10 @@ def test_a_bug_costs_one_feed_not_the_run(tmp_path, server, monkeypatch):
     from newsmirror import Mirror, load_config
     real = update.update_channel
 
-    def flaky(job):
+    def flaky(job, fetched):
         if job.channel.channel == "bad":
             raise RuntimeError("boom")
-        return real(job)
+        return real(job, fetched)
 
     monkeypatch.setattr(update, "update_channel", flaky)
     server.routes["/a"] = Response(200, rss(item("a", "1")))

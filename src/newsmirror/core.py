@@ -8,29 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import signal
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 from .config import Channel, Config
 from .dates import now as crawl_now
 from .decide import health_flags
 from .exceptions import Deferred, FeedError, NotModified
-from .site import BuildReport, build_site
 from .store import FeedState, RunLock, Store
 from .types import HTTPValidators
 from .write import remove_stale_temp_files
 
 if TYPE_CHECKING:
-    import asyncio
-    from concurrent.futures import Executor
-
-    from .fetch import Fetcher
+    from .site import BuildReport
     from .update import ChannelUpdate
+    from .workers import FetchLimits, RunJob
 
 log = logging.getLogger("newsmirror")
 
@@ -129,8 +123,7 @@ class Mirror:
                    on_feed: Callable[[FeedOutcome], None] | None) -> None:
         import asyncio
 
-        # Imported here: aiohttp takes 0.2 s to import, which build and status do not need.
-        from .fetch import Fetcher
+        from .workers import FetchLimits, channel_runner
 
         due: list[tuple[Channel, FeedState | None]] = []
         for channel in self.config.channels:
@@ -141,16 +134,14 @@ class Mirror:
                 self._report(report, outcome, on_feed)
                 continue
             due.append((channel, state))
-        with _worker_pool(len(due)) as pool:
-            # Bounds the feeds held in memory from their download to their writing.
-            in_flight = asyncio.Semaphore(self.config.fetch.concurrency + 4)
-            with store.transaction():
-                async with Fetcher(self.config.fetch) as fetcher:
-                    await asyncio.gather(*(
-                        self._update_channel(fetcher, pool, in_flight, store, channel, state,
-                                             now, dry_run, report, on_feed)
-                        for channel, state in due
-                    ))
+        limits = FetchLimits(self.config.fetch)
+        with store.transaction():
+            async with channel_runner(len(due), self.config.fetch) as run_job:
+                await asyncio.gather(*(
+                    self._update_channel(run_job, limits, store, channel, state, now, dry_run,
+                                         report, on_feed)
+                    for channel, state in due
+                ))
 
     def _report(self, report: RunReport, outcome: FeedOutcome,
                 on_feed: Callable[[FeedOutcome], None] | None) -> None:
@@ -160,52 +151,25 @@ class Mirror:
         if on_feed is not None:
             on_feed(outcome)
 
-    async def _update_channel(self, fetcher: "Fetcher", pool: _LazyPool | None,
-                              in_flight: asyncio.Semaphore, store: Store, channel: Channel,
-                              state: FeedState | None, now: float, dry_run: bool,
-                              report: RunReport,
+    async def _update_channel(self, run_job: RunJob, limits: FetchLimits, store: Store,
+                              channel: Channel, state: FeedState | None, now: float,
+                              dry_run: bool, report: RunReport,
                               on_feed: Callable[[FeedOutcome], None] | None) -> None:
-        """Fetch; then parse, clean, render and write (in a worker process when there is a
-        pool); then record in the store."""
-        import asyncio
-        from concurrent.futures.process import BrokenProcessPool
-
-        from .update import ChannelJob, update_channel
+        """Fetch, parse, clean, render and write (in a worker process when there are workers),
+        within the fetch limits; then record in the store."""
+        from .update import ChannelJob
 
         validators = None
         if (state is not None and state.url == channel.url
                 and state.settings_hash == settings_hash(self.config, channel)):
             validators = state.validators
-        result: ChannelUpdate | FeedError
-        try:
-            fetched = await fetcher.fetch(channel.url, validators, gate=in_flight)
-        except FeedError as exc:
-            result = exc
-        else:
-            # in_flight is held from here until the posts are written.
-            try:
-                output = self.config.output
-                job = ChannelJob(fetched, channel, output.posts_dir, output.image_proxy,
-                                 output.retention, store.known_items(channel.key), now, dry_run)
-                del fetched
-                if pool is None:
-                    result = update_channel(job)
-                else:
-                    result = await asyncio.get_running_loop().run_in_executor(
-                        pool.get(), update_channel, job)
-            except FeedError as exc:
-                result = exc
-            except BrokenProcessPool:
-                # A worker died (killed, out of memory, a crash in a C library); a new pool
-                # serves the feeds after this one.
-                if pool is not None:
-                    pool.reset()
-                result = FeedError("the worker process died while handling this feed")
-            except Exception as exc:  # a bug must cost one feed, not the run
-                log.debug("feed %s: internal error", channel.key, exc_info=True)  # --verbose
-                result = FeedError(f"internal error ({type(exc).__name__}: {exc}); please report it")
-            finally:
-                in_flight.release()
+        output = self.config.output
+        job = ChannelJob(channel, validators, output.posts_dir, output.image_proxy,
+                         output.retention, now, dry_run)
+        async with limits.place(channel.url) as place:
+            result = await run_job(job, place, lambda: store.known_items(channel.key))
+        if getattr(result, "details", None):
+            log.debug("feed %s: %s", channel.key, result.details)  # an internal error's traceback
         # Synchronous from here: the store is only ever used by one task at a time.
         outcome = self._settle(store, channel, result, now, dry_run)
         store.checkpoint()
@@ -240,6 +204,8 @@ class Mirror:
 
     def build_site(self, *, full: bool = False) -> BuildReport:
         """Render the built-in site into ``<output.dir>/public`` (only what changed)."""
+        from .site import build_site  # not imported with the package: workers need none of it
+
         with RunLock(self.config.output.state):
             return build_site(self.config, full=full)
 
@@ -271,67 +237,6 @@ class Mirror:
                                   None, None, 0, None)
             result.append(state)
         return result
-
-
-# Below this many feeds a pool costs more (process start-up) than it saves.
-_POOL_THRESHOLD = 8
-
-
-def _die_with_parent() -> None:
-    """A worker must not outlive a killed run: it would write posts beside the next one."""
-    try:
-        import ctypes
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: workers still end when their queue closes
-        pass
-
-
-class _LazyPool:
-    """Worker processes for parsing, cleaning and rendering, so a run uses every core.
-
-    Started on first use only: a run where every feed answers 304 never pays for them. The
-    forkserver start method, because by then the HTTP client may be running threads.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self._pool: Executor | None = None
-
-    def get(self) -> Executor:
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["newsmirror.update"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
-                                             initializer=_die_with_parent)
-        return self._pool
-
-    def reset(self) -> None:
-        """Drop a broken pool; the next job starts a new one."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
-    def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextmanager
-def _worker_pool(feeds: int) -> Iterator[_LazyPool | None]:
-    """A pool for runs large enough to gain from one; ``None`` (work inline) for small ones."""
-    workers = min(os.cpu_count() or 1, feeds // _POOL_THRESHOLD)
-    if workers < 2:
-        yield None
-        return
-    pool = _LazyPool(workers)
-    try:
-        yield pool
-    finally:
-        pool.shutdown()
 
 
 def _clock(timestamp: float) -> str:

@@ -10,6 +10,7 @@ import asyncio
 import email.utils
 import time
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import aiohttp
@@ -44,6 +45,15 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+class Gate(Protocol):
+    """A place among the feeds allowed in flight at once. ``acquire`` when held and ``release``
+    when not do nothing."""
+
+    async def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
 class Fetcher:
     """Fetches many feeds at once within global and per-host limits. Use as ``async with``."""
 
@@ -72,68 +82,52 @@ class Fetcher:
             await self._session.close()
 
     async def fetch(self, url: str, validators: HTTPValidators | None = None,
-                    gate: asyncio.Semaphore | None = None) -> Fetched:
+                    gate: Gate | None = None) -> Fetched:
         """The feed's bytes; raises NotModified, Deferred or FeedError.
 
-        ``gate``, if given, is acquired for each attempt and released while backing off; it is
-        still held when this returns bytes, so the caller can bound the feeds held in memory
-        until they are written (and must release it), without a retrying feed blocking a place.
+        ``gate``, if given, is acquired for each attempt and released while backing off, so a
+        retrying feed does not keep others waiting; it is held when this returns or raises.
         """
-        if gate is None:
-            own_gate = asyncio.Semaphore(1)
-            fetched = await self._fetch(url, validators, own_gate)
-            own_gate.release()
-            return fetched
-        return await self._fetch(url, validators, gate)
-
-    async def _fetch(self, url: str, validators: HTTPValidators | None,
-                     gate: asyncio.Semaphore) -> Fetched:
-        held = False
-        try:
+        if gate is not None:
             await gate.acquire()
-            held = True
-            if url.startswith("file:"):
+        if url.startswith("file:"):
+            async with self._slots:
+                return await asyncio.to_thread(self._read_file, url)
+        # `timeout` is the feed's whole budget: attempts and the pauses between them. Time
+        # spent waiting for a free connection does not count.
+        budget = self.settings.timeout
+        attempt = 0
+        while True:
+            started = None
+            try:
                 async with self._slots:
-                    return await asyncio.to_thread(self._read_file, url)
-            # `timeout` is the feed's whole budget: attempts and the pauses between them. Time
-            # spent waiting for a free connection does not count.
-            budget = self.settings.timeout
-            attempt = 0
-            while True:
-                started = None
-                try:
-                    async with self._slots:
-                        started = time.monotonic()
-                        async with asyncio.timeout(budget):
-                            return await self._get(url, validators or HTTPValidators())
-                except TimeoutError:
-                    error: FeedError = _Retryable(f"timed out after {self.settings.timeout:g} s")
-                except _Retryable as exc:
-                    error = exc
-                except aiohttp.ClientPayloadError as exc:
-                    error = _Retryable(f"broken response body: {_short(exc)}")
-                except aiohttp.ClientConnectionError as exc:
-                    error = _Retryable(f"connection failed: {_short(exc)}")
-                except aiohttp.ClientError as exc:
-                    raise FeedError(f"HTTP error: {_short(exc)}") from None
-                except ValueError as exc:  # malformed URLs and headers
-                    raise FeedError(f"bad request: {_short(exc)}") from None
-                pause = 0.5 * 2 ** attempt
-                if started is not None:
-                    budget -= time.monotonic() - started
-                if attempt >= self.settings.retries or budget - pause <= 0:
-                    raise FeedError(str(error))
-                budget -= pause
-                gate.release()  # while backing off, others go on
-                held = False
-                await asyncio.sleep(pause)
-                await gate.acquire()
-                held = True
-                attempt += 1
-        except BaseException:
-            if held:
+                    started = time.monotonic()
+                    async with asyncio.timeout(budget):
+                        return await self._get(url, validators or HTTPValidators())
+            except TimeoutError:
+                error: FeedError = _Retryable(f"timed out after {self.settings.timeout:g} s")
+            except _Retryable as exc:
+                error = exc
+            except aiohttp.ClientPayloadError as exc:
+                error = _Retryable(f"broken response body: {_short(exc)}")
+            except aiohttp.ClientConnectionError as exc:
+                error = _Retryable(f"connection failed: {_short(exc)}")
+            except aiohttp.ClientError as exc:
+                raise FeedError(f"HTTP error: {_short(exc)}") from None
+            except ValueError as exc:  # malformed URLs and headers
+                raise FeedError(f"bad request: {_short(exc)}") from None
+            pause = 0.5 * 2 ** attempt
+            if started is not None:
+                budget -= time.monotonic() - started
+            if attempt >= self.settings.retries or budget - pause <= 0:
+                raise FeedError(str(error))
+            budget -= pause
+            if gate is not None:
                 gate.release()
-            raise
+            await asyncio.sleep(pause)
+            if gate is not None:
+                await gate.acquire()
+            attempt += 1
 
     async def _get(self, url: str, validators: HTTPValidators) -> Fetched:
         assert self._session is not None

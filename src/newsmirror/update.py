@@ -1,15 +1,17 @@
-"""One channel's update, from fetched bytes to post files: parse, clean, render, decide, write.
+"""One channel's update, from its feed to post files: fetch, parse, clean, render, decide, write.
 
 It reads no state of its own: what the store knows of the channel comes in with the job, and
-what the store must learn goes back in the result. So it can run in a worker process, one
-channel per worker at a time (a channel's folder is never written by two at once), while the
-store stays with the one process that owns it.
+what the store must learn goes back in the result. So it can run in a worker process
+(:mod:`newsmirror.workers`), while the store stays with the one process that owns it. A
+channel is only ever handled by one job at a time, so its folder is never written by two.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from .clean import clean_body, proxied_image
 from .config import Channel
@@ -29,17 +31,22 @@ from .store import ItemRecord, known_of
 from .types import Entry, Fetched, HTTPValidators
 from .write import Folder, channel_folder
 
+if TYPE_CHECKING:
+    from .fetch import Fetcher, Gate
+
 
 @dataclass(frozen=True, slots=True)
 class ChannelJob:
-    fetched: Fetched
     channel: Channel
+    validators: HTTPValidators | None   # for a conditional GET; None fetches unconditionally
     posts_dir: Path
     image_proxy: str
     retention: str
-    known: dict[str, ItemRecord]    # what the store knows of this channel's items
     now: float
     dry_run: bool
+    # What the store knows of the channel's items: asked for only once the feed has content, so
+    # a run where feeds answer 304 reads and ships none of it.
+    known: dict[str, ItemRecord] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -55,31 +62,65 @@ class ChannelUpdate:
     sanitized: int = 0
 
 
-def update_channel(job: ChannelJob) -> ChannelUpdate:
+async def fetch_and_update(
+    fetcher: Fetcher, job: ChannelJob, known: Callable[[], Awaitable[dict[str, ItemRecord]]],
+    gate: Gate | None = None,
+    run: Callable[[Callable[[], ChannelUpdate | FeedError]], Awaitable[ChannelUpdate | FeedError]]
+    | None = None,
+) -> ChannelUpdate | FeedError:
+    """Fetch the channel's feed (within ``gate``, see Fetcher.fetch) and write its new and
+    changed posts; ``known`` gives what the store knows of the channel's items.
+
+    Every failure comes back as a FeedError (NotModified for a 304), never raised: an unreadable
+    feed, posts that cannot be written, a bug. ``run``, if given, runs the synchronous part (e.g.
+    in a thread, so the event loop goes on serving the other downloads).
+    """
+    try:
+        fetched = await fetcher.fetch(job.channel.url, job.validators, gate)
+    except FeedError as exc:
+        return exc
+    job = replace(job, known=await known())
+    if run is None:
+        return update_or_error(job, fetched)
+    return await run(lambda: update_or_error(job, fetched))
+
+
+def update_or_error(job: ChannelJob, fetched: Fetched) -> ChannelUpdate | FeedError:
+    try:
+        return update_channel(job, fetched)
+    except FeedError as exc:
+        return exc
+    except Exception as exc:  # a bug must cost one feed, not the run
+        error = FeedError(f"internal error ({type(exc).__name__}: {exc}); please report it")
+        error.details = traceback.format_exc()  # crosses a process boundary, for --verbose
+        return error
+
+
+def update_channel(job: ChannelJob, fetched: Fetched) -> ChannelUpdate:
     """Write the channel's new and changed posts. Raises FeedError for a feed it cannot read,
     or for posts it cannot write (a full disk, a folder that is a file, permissions)."""
     try:
-        return _update_channel(job)
+        return _update_channel(job, fetched)
     except OSError as exc:
         where = exc.filename or job.posts_dir
         raise FeedError(f"cannot write posts: {where}: {exc.strerror or exc}") from None
 
 
-def _update_channel(job: ChannelJob) -> ChannelUpdate:
-    channel, fetched = job.channel, job.fetched
+def _update_channel(job: ChannelJob, fetched: Fetched) -> ChannelUpdate:
+    channel = job.channel
     parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
     result = ChannelUpdate(fetched.validators)
     taken = {record.file.casefold() for record in job.known.values()}
     chosen = select_entries(parsed.entries, channel)
     with Folder(channel_folder(job.posts_dir, channel.group, channel.site, channel.channel),
                     create=bool(chosen) and not job.dry_run) as folder:
-        _write_posts(job, chosen, folder, taken, result)
+        _write_posts(job, fetched, chosen, folder, taken, result)
     return result
 
 
-def _write_posts(job: ChannelJob, chosen: list[tuple[str, Entry]], folder: Folder,
-                 taken: set[str], result: ChannelUpdate) -> None:
-    channel, fetched = job.channel, job.fetched
+def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entry]],
+                 folder: Folder, taken: set[str], result: ChannelUpdate) -> None:
+    channel = job.channel
     for identity, entry in chosen:
         record = job.known.get(identity)
         picsum = record.picsum if record else picsum_number(identity)

@@ -1,0 +1,383 @@
+"""Worker processes that each fetch, parse, clean and write a share of a run's channels.
+
+A large run uses every core this way. Each worker runs its own event loop and HTTP client: it
+fetches the channels the main process hands it, writes their posts, and sends back only what
+the store must record. Feed bytes never cross a process boundary: handing them from one
+fetching process to workers that only parsed cost more CPU than it saved (``bench/run.py``).
+
+The main process owns the store and the fetch limits: :class:`FetchLimits` lets a channel be
+handed out only while the global and per-host limits allow, so the workers together never hold
+more connections than one process would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable
+from urllib.parse import urlsplit
+
+from .config import FetchSettings
+from .exceptions import FeedError
+from .store import ItemRecord
+from .update import ChannelJob, ChannelUpdate, fetch_and_update
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import BaseContext, BaseProcess
+
+Result = ChannelUpdate | FeedError
+
+# Below this many feeds per worker, starting the worker costs more than it saves.
+FEEDS_PER_WORKER = 8
+
+
+class FetchLimits:
+    """The global and per-host limits on feeds in flight: being fetched, or held until written."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self._all = asyncio.Semaphore(settings.concurrency)
+        self._per_host = settings.per_host
+        self._hosts: dict[tuple[str, str | None, int | None], asyncio.Semaphore] = {}
+
+    @asynccontextmanager
+    async def place(self, url: str) -> AsyncIterator[Place]:
+        """A place for the feed at ``url``, held on entry and given up on exit."""
+        try:
+            parts = urlsplit(url)
+            host = (parts.scheme, parts.hostname, parts.port)
+        except ValueError:  # a bad port: the fetch reports it
+            host = ("", url, None)
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        place = Place(gate, self._all)
+        await place.acquire()
+        try:
+            yield place
+        finally:
+            place.release()
+
+
+class Place:
+    """One feed's place (a :class:`~newsmirror.fetch.Gate`): its host's limit, then the global
+    one, always in that order, so feeds waiting for a busy host hold no global place."""
+
+    def __init__(self, host: asyncio.Semaphore, everyone: asyncio.Semaphore) -> None:
+        self._semaphores = (host, everyone)
+        self.held = False
+
+    async def acquire(self) -> None:
+        if self.held:
+            return
+        host, everyone = self._semaphores
+        async with contextlib.AsyncExitStack() as undo:  # cancelled halfway: nothing kept
+            await host.acquire()
+            undo.callback(host.release)
+            await everyone.acquire()
+            undo.pop_all()
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            for semaphore in self._semaphores:
+                semaphore.release()
+
+
+# A job, its place, and what gives the store's records of its channel (asked for only when
+# the feed has content).
+RunJob = Callable[[ChannelJob, Place, Callable[[], dict[str, ItemRecord]]], Awaitable[Result]]
+
+
+@asynccontextmanager
+async def channel_runner(feeds: int, settings: FetchSettings) -> AsyncIterator[RunJob]:
+    """What runs one channel's job in its place: worker processes for a run large enough to
+    gain from them, else this process."""
+    workers = min(os.cpu_count() or 1, feeds // FEEDS_PER_WORKER)
+    if workers < 2:
+        # aiohttp takes 0.1 s to import: with workers, only they need it.
+        from .fetch import Fetcher
+
+        async def run_here(job: ChannelJob, place: Place,
+                           known: Callable[[], dict[str, ItemRecord]]) -> Result:
+            async def known_now() -> dict[str, ItemRecord]:
+                return known()
+            return await fetch_and_update(fetcher, job, known_now, place)
+
+        async with Fetcher(settings) as fetcher:
+            yield run_here
+        return
+    pool = WorkerPool(workers, settings)
+    await pool.start()
+    try:
+        yield pool.run
+    finally:
+        await pool.close()
+
+
+@dataclass(eq=False)
+class _Job:
+    """A job handed to a worker, as the main process tracks it."""
+
+    place: Place
+    known: Callable[[], dict[str, ItemRecord]]
+    done: asyncio.Future[Result]
+    regain: asyncio.Task[None] | None = None   # getting its place back after a backoff
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: BaseProcess
+    # main -> worker: ("job", ticket, job), the answers ("acquire", ticket) and ("known", ticket,
+    # records), then None
+    jobs: Connection
+    # worker -> main: ("release" | "acquire" | "known", ticket), ("done", ticket, result), then
+    # end of file
+    results: Connection
+    pending: dict[int, _Job] = field(default_factory=dict)
+    ended: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class WorkerPool:
+    """``size`` worker processes; :meth:`run` hands a job to the least busy one.
+
+    A worker backing off before a retry gives its job's place back (as a feed fetched here
+    would) and asks for it again before the next attempt. A worker that dies is replaced, a
+    few times per run at most.
+    """
+
+    RESPAWNS = 5
+
+    def __init__(self, size: int, settings: FetchSettings) -> None:
+        self.size = size
+        self.settings = settings
+        self._workers: list[_Worker] = []
+        self._dead: list[_Worker] = []       # reaped at close
+        self._respawns = self.RESPAWNS
+        self._tickets = itertools.count()
+        self._spawning = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self._spawning:
+            missing = self.size - len(self._workers)
+            context = _context()
+            if context.get_start_method() == "fork":  # milliseconds: no need to leave the loop
+                started = [self._spawn(context) for _ in range(missing)]
+            else:  # waits for the fork server's imports: off the event loop
+                started = await asyncio.gather(*(asyncio.to_thread(self._spawn, context)
+                                                 for _ in range(missing)))
+            for parts in started:
+                self._watch(parts)
+
+    async def run(self, job: ChannelJob, place: Place,
+                  known: Callable[[], dict[str, ItemRecord]]) -> Result:
+        if len(self._workers) < self.size and self._respawns > 0:  # one died: replace it
+            self._respawns -= 1
+            await self.start()
+        if not self._workers:
+            return FeedError("worker processes keep dying (killed, or a crash); feed not handled")
+        worker = min(self._workers, key=lambda w: len(w.pending))
+        ticket = next(self._tickets)
+        tracked = worker.pending[ticket] = _Job(place, known, asyncio.get_running_loop().create_future())
+        _send(worker, ("job", ticket, job))
+        try:
+            return await tracked.done
+        finally:
+            if tracked.regain is not None:
+                tracked.regain.cancel()
+
+    async def close(self) -> None:
+        """Let the workers finish what they hold (nothing, after a whole run), then end them."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            _send(worker, None)
+        # Results are still read meanwhile: a worker blocked on a full pipe would never end.
+        await asyncio.gather(*(worker.ended for worker in workers))
+        await asyncio.to_thread(_join, workers + self._dead)
+
+    def _spawn(self, context: BaseContext) -> tuple[BaseProcess, Connection, Connection]:
+        job_reader, job_writer = context.Pipe(duplex=False)
+        result_reader, result_writer = context.Pipe(duplex=False)
+        process = context.Process(target=_serve, args=(job_reader, result_writer, self.settings),
+                                        daemon=True, name="newsmirror-worker")
+        process.start()
+        # The worker holds these ends now; with ours closed, its death reads as end of file.
+        job_reader.close()
+        result_writer.close()
+        return process, job_writer, result_reader
+
+    def _watch(self, started: tuple[BaseProcess, Connection, Connection]) -> None:
+        worker = _Worker(*started)
+        asyncio.get_running_loop().add_reader(worker.results.fileno(), self._receive, worker)
+        self._workers.append(worker)
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            while worker.results.poll():
+                kind, ticket, *result = worker.results.recv()
+                tracked = worker.pending[ticket]
+                if kind == "release":
+                    tracked.place.release()
+                elif kind == "acquire":
+                    tracked.regain = asyncio.create_task(self._regain(worker, ticket, tracked.place))
+                elif kind == "known":
+                    _send(worker, ("known", ticket, tracked.known()))
+                else:
+                    del worker.pending[ticket]
+                    if not tracked.done.done():
+                        tracked.done.set_result(result[0])
+        except (EOFError, OSError):
+            self._ended(worker)
+
+    async def _regain(self, worker: _Worker, ticket: int, place: Place) -> None:
+        await place.acquire()
+        _send(worker, ("acquire", ticket))
+
+    def _ended(self, worker: _Worker) -> None:
+        """The worker is gone: asked to stop, or died (killed, out of memory, a crash in a C
+        library). The feeds it still held fail; the next job starts a new worker."""
+        asyncio.get_running_loop().remove_reader(worker.results.fileno())
+        if worker in self._workers:
+            self._workers.remove(worker)
+            self._dead.append(worker)
+        for tracked in worker.pending.values():
+            if not tracked.done.done():
+                tracked.done.set_result(FeedError("the worker process died while handling this feed"))
+        worker.pending.clear()
+        if not worker.ended.done():
+            worker.ended.set_result(None)
+
+
+def _send(worker: _Worker, message: object) -> None:
+    try:
+        worker.jobs.send(message)
+    except OSError:  # it died: its end of file settles its jobs
+        pass
+
+
+def _context() -> BaseContext:
+    """How to start a worker. Forking this process is fastest (the worker starts with every
+    module already imported), but only safe while it runs no other thread; else a fork server,
+    which imports the fetching stack once and forks each worker from that."""
+    import multiprocessing
+
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    if os.name == "posix":
+        context.set_forkserver_preload([__name__, "newsmirror.fetch"])
+    return context
+
+
+def _join(workers: list[_Worker]) -> None:
+    for worker in workers:
+        worker.process.join()
+        worker.jobs.close()
+        worker.results.close()
+
+
+# ----------------------------------------------------------------------------- in the worker
+
+def _serve(jobs: Connection, results: Connection, settings: FetchSettings) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    asyncio.run(_serve_jobs(jobs, results, settings))
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive a killed run: it would write posts beside the next one."""
+    try:
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: a worker still ends when its job pipe closes
+        pass
+
+
+class _Asker:
+    """What a job in a worker asks of the main process, by ticket: its place back after a
+    backoff, and what the store knows of its channel."""
+
+    def __init__(self, results: Connection) -> None:
+        self._results = results
+        self._waiting: dict[tuple[str, int], asyncio.Future] = {}
+
+    async def ask(self, kind: str, ticket: int) -> object:
+        answer = self._waiting[kind, ticket] = asyncio.get_running_loop().create_future()
+        self._results.send((kind, ticket))
+        return await answer
+
+    def answered(self, kind: str, ticket: int, *answer: object) -> None:
+        self._waiting.pop((kind, ticket)).set_result(answer[0] if answer else None)
+
+
+class _RemoteGate:
+    """A job's place, held in the main process: the job comes with it; giving it back and
+    getting it again go through the pipes."""
+
+    def __init__(self, ticket: int, results: Connection, asker: _Asker) -> None:
+        self._ticket, self._results, self._asker = ticket, results, asker
+        self.held = True
+
+    async def acquire(self) -> None:
+        if not self.held:
+            await self._asker.ask("acquire", self._ticket)
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._results.send(("release", self._ticket))
+
+
+async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSettings) -> None:
+    from .fetch import Fetcher
+
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[tuple | None] = asyncio.Queue()
+
+    def read_jobs() -> None:
+        # Keeps the job pipe drained, so the main process never blocks sending a job while this
+        # one blocks sending it a result.
+        while True:
+            try:
+                message = jobs.recv()
+            except (EOFError, OSError):
+                message = None
+            loop.call_soon_threadsafe(inbox.put_nowait, message)
+            if message is None:
+                return
+
+    threading.Thread(target=read_jobs, daemon=True).start()
+    # Parsing and writing in a thread, one feed at a time, so the downloads go on meanwhile and
+    # a feed that takes long to parse does not eat into the others' timeouts.
+    cpu = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-update")
+    asker = _Asker(results)
+
+    async def run_job(ticket: int, job: ChannelJob) -> None:
+        result = await fetch_and_update(
+            fetcher, job, lambda: asker.ask("known", ticket), _RemoteGate(ticket, results, asker),
+            lambda work: loop.run_in_executor(cpu, work))
+        results.send(("done", ticket, result))
+
+    running: set[asyncio.Task[None]] = set()
+    async with Fetcher(settings) as fetcher:
+        while (message := await inbox.get()) is not None:
+            if message[0] != "job":
+                asker.answered(*message)
+                continue
+            task = asyncio.create_task(run_job(*message[1:]))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+    cpu.shutdown()
+    results.close()
