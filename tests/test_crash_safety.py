@@ -94,6 +94,27 @@ def test_stale_lock_of_a_killed_run_does_not_block(tmp_path, server):
     assert newsmirror("run", "--config", str(config)).returncode == 0
 
 
+def test_a_killed_runs_forked_children_do_not_keep_its_lock(tmp_path):
+    """Workers are forked while the run holds its lock: their copies must not hold it on."""
+    state = tmp_path / "state.db"
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import os, sys, time; from newsmirror.store import RunLock;"
+                               "from pathlib import Path; RunLock(Path(sys.argv[1])).acquire();"
+                               "child = os.fork()\n"
+                               "if child == 0: time.sleep(30); os._exit(0)\n"
+                               "print(child, flush=True); time.sleep(60)",
+                               str(state)], stdout=subprocess.PIPE, text=True)
+    child = int(holder.stdout.readline())
+    try:
+        holder.kill()
+        holder.wait()
+        lock = RunLock(state)
+        lock.acquire()   # the child, still alive, holds no copy of the lock
+        lock.release()
+    finally:
+        os.kill(child, signal.SIGKILL)
+
+
 def test_second_run_during_a_real_run_exits_at_once(tmp_path, server):
     server.routes["/slow"] = Response(200, rss(item("slow", "1")), delay=3)
     config = write_config(tmp_path, [channel_toml("g", "s", "c", server.url("/slow"))])

@@ -3,6 +3,7 @@ the feeds it held, and both ways of starting them work."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -10,9 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 
 from conftest import EPOCH, Response, channel_toml, item, newsmirror, posts_in, rss, write_config
 from newsmirror import Mirror, load_config
+from newsmirror.config import FetchSettings
+from newsmirror.fetch import Fetcher
+from newsmirror.update import OFFLOAD_ABOVE, ChannelJob, ChannelUpdate, fetch_and_update
 from newsmirror.workers import _context
 
 FEEDS = 40   # enough for two workers
@@ -100,3 +105,29 @@ def test_a_killed_worker_costs_only_the_feeds_it_held(tmp_path, server):
     assert again.returncode == 0, again.stderr
     assert f"{2 * died} new" in again.stdout
     assert len(posts_in(tmp_path)) == 2 * FEEDS
+
+
+def test_only_a_large_feed_is_handed_to_the_offload(tmp_path, server):
+    big = "<p>" + "大" * (OFFLOAD_ABOVE // 3) + "</p>"
+    server.routes["/small"] = Response(200, rss(item("small", "s")))
+    server.routes["/big"] = Response(200, rss(item("big", "b", big)))
+    config = load_config(_config(tmp_path, server, per_host=2))
+    offloaded = []
+
+    async def offload(work):
+        offloaded.append(True)
+        return await asyncio.to_thread(work)
+
+    async def known():
+        return {}
+
+    async def go(path):
+        channel = replace(config.channels[0], url=server.url(path), channel=path[1:])
+        job = ChannelJob(channel, None, config.output.posts_dir, "", "keep", 0.0, False)
+        async with Fetcher(FetchSettings()) as fetcher:
+            return await fetch_and_update(fetcher, job, known, offload=offload)
+
+    small = asyncio.run(go("/small"))
+    assert isinstance(small, ChannelUpdate) and small.new == 1 and offloaded == []
+    large = asyncio.run(go("/big"))
+    assert isinstance(large, ChannelUpdate) and large.new == 1 and offloaded == [True]

@@ -204,7 +204,8 @@ class Mirror:
 
     def build_site(self, *, full: bool = False) -> BuildReport:
         """Render the built-in site into ``<output.dir>/public`` (only what changed)."""
-        from .site import build_site  # not imported with the package: workers need none of it
+        # Not imported with the package: workers need none of it.
+        from .site import build_site
 
         with RunLock(self.config.output.state):
             return build_site(self.config, full=full)

@@ -87,6 +87,24 @@ class ItemRecord:
     link: str | None
 
 
+_HELD_LOCKS: set[int] = set()   # file descriptors of the RunLocks this process holds
+
+
+def _drop_locks_in_child() -> None:
+    # A forked worker must not keep its copy of the run's lock: after the run is killed, the
+    # lock would stay taken until the worker is gone too. (Closing a copy leaves the parent's
+    # lock as it is; flock(LOCK_UN) would not.)
+    for fd in _HELD_LOCKS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_drop_locks_in_child)
+
+
 class RunLock:
     """An exclusive lock beside the database, held for a whole run.
 
@@ -110,12 +128,14 @@ class RunLock:
             os.close(fd)
             raise LockedError(f"{self.path}: another newsmirror run is using this state") from None
         self._fd = fd
+        _HELD_LOCKS.add(fd)
         self.previous_run_interrupted = bool(os.pread(fd, 32, 0).strip())
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
     def release(self) -> None:
         if self._fd is not None:
+            _HELD_LOCKS.discard(self._fd)
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

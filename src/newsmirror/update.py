@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     from .fetch import Fetcher, Gate
 
 
+# A feed smaller than this is parsed and written right in the event loop: it takes a few
+# milliseconds, and handing it to a thread cost a twentieth of a cold run's CPU (threads
+# contending for the GIL at each file write). A larger one could hold up other feeds' downloads.
+OFFLOAD_ABOVE = 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelJob:
     channel: Channel
@@ -65,24 +71,24 @@ class ChannelUpdate:
 async def fetch_and_update(
     fetcher: Fetcher, job: ChannelJob, known: Callable[[], Awaitable[dict[str, ItemRecord]]],
     gate: Gate | None = None,
-    run: Callable[[Callable[[], ChannelUpdate | FeedError]], Awaitable[ChannelUpdate | FeedError]]
-    | None = None,
+    offload: Callable[[Callable[[], ChannelUpdate | FeedError]],
+                      Awaitable[ChannelUpdate | FeedError]] | None = None,
 ) -> ChannelUpdate | FeedError:
     """Fetch the channel's feed (within ``gate``, see Fetcher.fetch) and write its new and
     changed posts; ``known`` gives what the store knows of the channel's items.
 
     Every failure comes back as a FeedError (NotModified for a 304), never raised: an unreadable
-    feed, posts that cannot be written, a bug. ``run``, if given, runs the synchronous part (e.g.
-    in a thread, so the event loop goes on serving the other downloads).
+    feed, posts that cannot be written, a bug. ``offload``, if given, runs the synchronous part
+    of a large feed elsewhere (a thread), so the event loop goes on serving other downloads.
     """
     try:
         fetched = await fetcher.fetch(job.channel.url, job.validators, gate)
     except FeedError as exc:
         return exc
     job = replace(job, known=await known())
-    if run is None:
+    if offload is None or len(fetched.content) < OFFLOAD_ABOVE:
         return update_or_error(job, fetched)
-    return await run(lambda: update_or_error(job, fetched))
+    return await offload(lambda: update_or_error(job, fetched))
 
 
 def update_or_error(job: ChannelJob, fetched: Fetched) -> ChannelUpdate | FeedError:

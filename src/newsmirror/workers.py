@@ -358,8 +358,8 @@ async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSett
                 return
 
     threading.Thread(target=read_jobs, daemon=True).start()
-    # Parsing and writing in a thread, one feed at a time, so the downloads go on meanwhile and
-    # a feed that takes long to parse does not eat into the others' timeouts.
+    # Large feeds are parsed and written in a thread, one at a time, so the downloads go on
+    # meanwhile and a feed that takes long to parse does not eat into the others' timeouts.
     cpu = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-update")
     asker = _Asker(results)
 
