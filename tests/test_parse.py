@@ -172,6 +172,14 @@ def test_control_characters_and_unclosed_tags_recovered():
     assert entries[0].title == "AB" and entries[0].body == "ok"
 
 
+def test_xml_noncharacters_removed_from_utf8_feeds():
+    # U+FFFE and U+FFFF cannot appear in XML; U+FFE5 (fullwidth yen, bytes EF BF A5) can.
+    doc = ('<rss version="2.0"><channel><title>x</title><item><title>价格\ufffe￥5\uffff</title>'
+           '<description>正文，\uffff完</description></item></channel></rss>').encode("utf-8")
+    (entry,) = parse_feed(doc, "u").entries
+    assert entry.title == "价格￥5" and entry.body == "正文，完"
+
+
 @pytest.mark.parametrize("text, expected", [
     ("Sat, 22 Jan 2022 12:16:05 GMT", "Sat, 22 Jan 2022 12:16:05 GMT"),
     ("Invalid Date", "Invalid Date"),

@@ -71,8 +71,9 @@ def picsum_number(identity: str) -> int:
     return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") % 10001
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def content_hash(post: bytes) -> str:
+    """Of a post's UTF-8 bytes, as written."""
+    return hashlib.sha256(post).hexdigest()
 
 
 def post_name(title: str) -> str:

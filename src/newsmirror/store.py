@@ -86,6 +86,10 @@ class ItemRecord:
     title: str
     link: str | None
 
+    def __reduce__(self):  # as a plain tuple: a slotted dataclass, field by field, costs 3x
+        return (ItemRecord, (self.identity, self.file, self.content_hash, self.picsum,
+                             self.first_seen, self.last_seen, self.title, self.link))
+
 
 _HELD_LOCKS: set[int] = set()   # file descriptors of the RunLocks this process holds
 

@@ -133,18 +133,18 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         first_seen = record.first_seen if record else job.now
         body = clean_body(entry.body, entry.link or fetched.url, job.image_proxy)
         image = body.lead_image or _enclosure_image(entry.image, job.image_proxy) or picsum_url(picsum)
-        text = render_post(Post(
+        data = render_post(Post(
             title=entry.title, group=channel.group, site=channel.site, channel=channel.channel,
             author=channel.author, date=post_date(entry.date_text, entry.published, first_seen),
             image=image, body=body.html,
-        ))
-        digest = content_hash(text)
+        )).encode("utf-8")
+        digest = content_hash(data)
         name = record.file if record is not None else file_name(entry.title, identity, taken)
         taken.add(name.casefold())
         change = decide_change(None if record is None else known_of(record), digest,
                                record is not None and folder.exists(name))
         if change is not Change.UNCHANGED and not job.dry_run:
-            folder.write(name, text.encode("utf-8"))
+            folder.write(name, data)
         setattr(result, change.value, getattr(result, change.value) + 1)
         result.sanitized += body.sanitized
         result.records.append(ItemRecord(identity, name, digest, picsum, first_seen, job.now,
