@@ -101,19 +101,23 @@ def _inspect(markup: str) -> tuple[str | None, _Inspection]:
     seen = _Inspection()
     for node in tree.root.traverse(include_text=False):
         tag = node.tag
-        if tag is None or tag == "-comment" or tag in _RAW_TEXT:
-            seen.subtle = True
-            if tag is None:
-                continue
-        elif tag in _TAGS_WE_EDIT:
-            seen.edited += 1
-        if tag in _FORBIDDEN_ELEMENTS:
-            return f"<{tag}> element", seen
-        if tag == "style" and not css_is_safe(node.text(deep=True) or ""):
-            return "<style> with script", seen
-        if tag == "iframe" and "srcdoc" in node.attributes:
-            return "<iframe srcdoc>", seen
-        for name, value in node.attributes.items():
+        if tag is None or tag in _SPECIAL_TAGS:  # one set lookup for the usual <p>, <span>…
+            if tag is None or tag == "-comment" or tag in _RAW_TEXT:
+                seen.subtle = True
+                if tag is None:
+                    continue
+            elif tag in _TAGS_WE_EDIT:
+                seen.edited += 1
+            if tag in _FORBIDDEN_ELEMENTS:
+                return f"<{tag}> element", seen
+            if tag == "style" and not css_is_safe(node.text(deep=True) or ""):
+                return "<style> with script", seen
+            if tag == "iframe" and "srcdoc" in node.attributes:
+                return "<iframe srcdoc>", seen
+        attributes = node.attributes
+        if not attributes:
+            continue
+        for name, value in attributes.items():
             name = name.lower()
             value = value or ""
             # An event attribute left empty (RSSHub's bare ``onclick``) runs nothing.
@@ -324,6 +328,8 @@ def _is_http(url: str) -> bool:
 
 _EDITED_TAG_START = re.compile(rf"<(?:img|a)(?=[{_SPACE}/>])", re.I)
 _TAGS_WE_EDIT = frozenset(("img", "a"))
+# Every tag _inspect looks at by name.
+_SPECIAL_TAGS = _RAW_TEXT | _TAGS_WE_EDIT | _FORBIDDEN_ELEMENTS | {"-comment"}
 
 
 def _edited_tags(markup: str, seen: _Inspection | None) -> Iterator[_StartTag]:
