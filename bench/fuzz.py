@@ -105,7 +105,7 @@ def check(data: bytes, workdir: Path) -> None:
                                         "url": "https://feeds.example/f"}]}, workdir / "newsmirror.toml")
     (channel,) = config.channels
     job = ChannelJob(channel, None, config.output.posts_dir, "https://proxy.example/?", "window",
-                     {}, 1_700_000_000.0, False)
+                     1_700_000_000.0, False)
     try:
         result = update_channel(job, Fetched("https://feeds.example/f", data))
     except FeedError:

@@ -162,6 +162,7 @@ def test_bad_opml_is_one_line_and_changes_nothing(tmp_path, server):
     cases = {
         "html.opml": b"<html><body>not opml</body></html>",
         "broken.opml": b"\x00\x01garbage",
+        "garbled.opml": b'<\xb7\xa8\xc8\xc2\x02\x9a\xd0\xd4\x97\x04\xe9\x05_\xcd\xe1:,-9\xc2\x84:',
         # An external entity must not be fetched or expanded.
         "xxe.opml": (f'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY x SYSTEM "{server.url("/secret")}">]>'
                      '<opml version="2.0"><body><outline text="&x;" xmlUrl="https://x.example/f"/>'

@@ -149,6 +149,9 @@ def test_byte_order_marks(bom, codec):
     (b"{\"not\": \"a feed\"}", "JSON without a JSON Feed version"),
     (b"{broken json", "invalid JSON"),
     (b"just text, no markup", "not a feed"),
+    # garbage the recovering XML parse turns into an element with an invalid name (found by
+    # bench/fuzz.py)
+    (b'<\xb7\xa8\xc8\xc2\x02\x9a\xd0\xd4\x97\x04\xe9\x05_\xcd\xe1:,-9\xc2\x84:', "not a feed"),
 ])
 def test_not_a_feed(data, reason):
     with pytest.raises(FeedError, match=reason):

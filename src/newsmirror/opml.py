@@ -73,8 +73,8 @@ def read_opml(data: bytes, name: str, *, default_group: str) -> list[OutlineFeed
         root = parse_xml(data)
     except FeedError as exc:
         raise ConfigError(f"{name}: not OPML: {exc}") from None
-    if etree.QName(root).localname.lower() != "opml":
-        raise ConfigError(f"{name}: not OPML: the root element is <{etree.QName(root).localname}>")
+    if _local(root) != "opml":
+        raise ConfigError(f"{name}: not OPML: the root element is <{_local(root)}>")
     body = next((child for child in root if _local(child) == "body"), None)
     if body is None:
         raise ConfigError(f"{name}: not OPML: no <body>")
@@ -107,7 +107,8 @@ def _label(outline: Any) -> str:
 
 
 def _local(element: Any) -> str:
-    return etree.QName(element).localname.lower() if isinstance(element.tag, str) else ""
+    # Not etree.QName: it refuses the names a recovering parse makes of garbage.
+    return element.tag.rsplit("}", 1)[-1].lower() if isinstance(element.tag, str) else ""
 
 
 def level_name(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import copy
 import html
 import json
@@ -137,7 +138,7 @@ def _parse_xml_feed(data: bytes, url: str, content_type: str | None) -> ParsedFe
         root = parse_xml(data, content_type)
     except FeedError as exc:
         raise FeedError(f"not a feed: {exc}") from None
-    name = etree.QName(root).localname.lower()
+    name = _local(root).lower()  # not etree.QName: it refuses names a recovering parse made
     if name == "feed":
         return _parse_atom(root, url)
     if name in ("rss", "rdf"):
@@ -160,7 +161,7 @@ def _children(element: Any, name: str) -> Iterable[Any]:
 
 def _child(element: Any, name: str, namespace: str | None = None) -> Any:
     for child in element:
-        if _local(child) == name and (namespace is None or etree.QName(child).namespace == namespace):
+        if _local(child) == name and (namespace is None or child.tag.startswith(f"{{{namespace}}}")):
             return child
     return None
 
@@ -240,7 +241,8 @@ def _atom_text(element: Any) -> str:
         holder = copy.deepcopy(div if div is not None else element)
         for node in holder.iter():
             if isinstance(node.tag, str):  # serialise as HTML: <br>, not <br></br>
-                node.tag = etree.QName(node).localname
+                with contextlib.suppress(ValueError):  # a name a recovering parse made up
+                    node.tag = _local(node)
         etree.cleanup_namespaces(holder)
         parts = [html.escape(holder.text or "", quote=False)]
         parts.extend(etree.tostring(child, encoding="unicode", method="html", with_tail=True)
