@@ -131,3 +131,20 @@ def test_only_a_large_feed_is_handed_to_the_offload(tmp_path, server):
     assert isinstance(small, ChannelUpdate) and small.new == 1 and offloaded == []
     large = asyncio.run(go("/big"))
     assert isinstance(large, ChannelUpdate) and large.new == 1 and offloaded == [True]
+
+
+def test_a_bug_while_fetching_comes_back_as_the_feeds_error(tmp_path, server):
+    """In a worker an exception would lose the job (and the run would wait for it forever)."""
+    config = load_config(_config(tmp_path, server, per_host=2))
+    job = ChannelJob(config.channels[0], None, config.output.posts_dir, "", "keep", 0.0, False)
+
+    class BrokenClient:
+        async def fetch(self, url, validators, gate):
+            raise AssertionError("a bug in the HTTP client")
+
+    async def known():
+        return {}
+
+    error = asyncio.run(fetch_and_update(BrokenClient(), job, known))
+    assert "internal error (AssertionError: a bug in the HTTP client)" in str(error)
+    assert "Traceback" in error.details

@@ -167,7 +167,9 @@ class Mirror:
         job = ChannelJob(channel, validators, output.posts_dir, output.image_proxy,
                          output.retention, now, dry_run)
         async with limits.place(channel.url) as place:
-            result = await run_job(job, place, lambda: store.known_items(channel.key))
+            # A channel never run has no items: nothing to ask the store when its feed comes.
+            known = None if state is None else (lambda: store.known_items(channel.key))
+            result = await run_job(job, place, known)
         if getattr(result, "details", None):
             log.debug("feed %s: %s", channel.key, result.details)  # an internal error's traceback
         # Synchronous from here: the store is only ever used by one task at a time.

@@ -8,6 +8,7 @@ channel is only ever handled by one job at a time, so its folder is never writte
 
 from __future__ import annotations
 
+import sys
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,13 +70,14 @@ class ChannelUpdate:
 
 
 async def fetch_and_update(
-    fetcher: Fetcher, job: ChannelJob, known: Callable[[], Awaitable[dict[str, ItemRecord]]],
-    gate: Gate | None = None,
+    fetcher: Fetcher, job: ChannelJob,
+    known: Callable[[], Awaitable[dict[str, ItemRecord]]] | None, gate: Gate | None = None,
     offload: Callable[[Callable[[], ChannelUpdate | FeedError]],
                       Awaitable[ChannelUpdate | FeedError]] | None = None,
 ) -> ChannelUpdate | FeedError:
     """Fetch the channel's feed (within ``gate``, see Fetcher.fetch) and write its new and
-    changed posts; ``known`` gives what the store knows of the channel's items.
+    changed posts; ``known`` gives what the store knows of the channel's items (``None``: nothing,
+    a channel never run).
 
     Every failure comes back as a FeedError (NotModified for a 304), never raised: an unreadable
     feed, posts that cannot be written, a bug. ``offload``, if given, runs the synchronous part
@@ -85,7 +87,10 @@ async def fetch_and_update(
         fetched = await fetcher.fetch(job.channel.url, job.validators, gate)
     except FeedError as exc:
         return exc
-    job = replace(job, known=await known())
+    except Exception:  # a bug (ours or the HTTP client's): in a worker, raising would lose the job
+        return _internal_error()
+    if known is not None:
+        job = replace(job, known=await known())
     if offload is None or len(fetched.content) < OFFLOAD_ABOVE:
         return update_or_error(job, fetched)
     return await offload(lambda: update_or_error(job, fetched))
@@ -96,10 +101,16 @@ def update_or_error(job: ChannelJob, fetched: Fetched) -> ChannelUpdate | FeedEr
         return update_channel(job, fetched)
     except FeedError as exc:
         return exc
-    except Exception as exc:  # a bug must cost one feed, not the run
-        error = FeedError(f"internal error ({type(exc).__name__}: {exc}); please report it")
-        error.details = traceback.format_exc()  # crosses a process boundary, for --verbose
-        return error
+    except Exception:  # a bug must cost one feed, not the run
+        return _internal_error()
+
+
+def _internal_error() -> FeedError:
+    """The exception being handled, as the feed's error."""
+    exc = sys.exception()
+    error = FeedError(f"internal error ({type(exc).__name__}: {exc}); please report it")
+    error.details = traceback.format_exc()  # crosses a process boundary, for --verbose
+    return error
 
 
 def update_channel(job: ChannelJob, fetched: Fetched) -> ChannelUpdate:

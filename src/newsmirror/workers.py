@@ -94,8 +94,9 @@ class Place:
 
 
 # A job, its place, and what gives the store's records of its channel (asked for only when
-# the feed has content).
-RunJob = Callable[[ChannelJob, Place, Callable[[], dict[str, ItemRecord]]], Awaitable[Result]]
+# the feed has content; None when the channel has none).
+Known = Callable[[], dict[str, ItemRecord]] | None
+RunJob = Callable[[ChannelJob, Place, Known], Awaitable[Result]]
 
 
 @asynccontextmanager
@@ -107,11 +108,10 @@ async def channel_runner(feeds: int, settings: FetchSettings) -> AsyncIterator[R
         # aiohttp takes 0.1 s to import: with workers, only they need it.
         from .fetch import Fetcher
 
-        async def run_here(job: ChannelJob, place: Place,
-                           known: Callable[[], dict[str, ItemRecord]]) -> Result:
+        async def run_here(job: ChannelJob, place: Place, known: Known) -> Result:
             async def known_now() -> dict[str, ItemRecord]:
                 return known()
-            return await fetch_and_update(fetcher, job, known_now, place)
+            return await fetch_and_update(fetcher, job, known and known_now, place)
 
         async with Fetcher(settings) as fetcher:
             yield run_here
@@ -129,7 +129,7 @@ class _Job:
     """A job handed to a worker, as the main process tracks it."""
 
     place: Place
-    known: Callable[[], dict[str, ItemRecord]]
+    known: Known
     done: asyncio.Future[Result]
     regain: asyncio.Task[None] | None = None   # getting its place back after a backoff
 
@@ -137,8 +137,8 @@ class _Job:
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
-    # main -> worker: ("job", ticket, job), the answers ("acquire", ticket) and ("known", ticket,
-    # records), then None
+    # main -> worker: ("job", ticket, job, whether to ask for known records), the answers
+    # ("acquire", ticket) and ("known", ticket, records), then None
     jobs: Connection
     # worker -> main: ("release" | "acquire" | "known", ticket), ("done", ticket, result), then
     # end of file
@@ -178,8 +178,7 @@ class WorkerPool:
             for parts in started:
                 self._watch(parts)
 
-    async def run(self, job: ChannelJob, place: Place,
-                  known: Callable[[], dict[str, ItemRecord]]) -> Result:
+    async def run(self, job: ChannelJob, place: Place, known: Known) -> Result:
         if len(self._workers) < self.size and self._respawns > 0:  # one died: replace it
             self._respawns -= 1
             await self.start()
@@ -188,7 +187,7 @@ class WorkerPool:
         worker = min(self._workers, key=lambda w: len(w.pending))
         ticket = next(self._tickets)
         tracked = worker.pending[ticket] = _Job(place, known, asyncio.get_running_loop().create_future())
-        _send(worker, ("job", ticket, job))
+        _send(worker, ("job", ticket, job, known is not None))
         try:
             return await tracked.done
         finally:
@@ -363,9 +362,10 @@ async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSett
     cpu = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-update")
     asker = _Asker(results)
 
-    async def run_job(ticket: int, job: ChannelJob) -> None:
+    async def run_job(ticket: int, job: ChannelJob, ask_known: bool) -> None:
+        known = (lambda: asker.ask("known", ticket)) if ask_known else None
         result = await fetch_and_update(
-            fetcher, job, lambda: asker.ask("known", ticket), _RemoteGate(ticket, results, asker),
+            fetcher, job, known, _RemoteGate(ticket, results, asker),
             lambda work: loop.run_in_executor(cpu, work))
         results.send(("done", ticket, result))
 
