@@ -288,6 +288,7 @@ def _join(workers: list[_Worker]) -> None:
 
 def _serve(jobs: Connection, results: Connection, settings: FetchSettings) -> None:
     _die_with_parent()
+    _keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     asyncio.run(_serve_jobs(jobs, results, settings))
 
@@ -336,6 +337,23 @@ class _RemoteGate:
         if self.held:
             self.held = False
             self._results.send(("release", self._ticket))
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc keep up to 32 MB of freed memory rather than hand it back at once.
+
+    Each feed's parse allocates and frees a few MB; by default the heap's top was given back
+    to the kernel and taken again tens of thousands of times a run (brk), each time as fresh
+    zeroed pages: a cold run's kernel time fell by a third without it.
+    """
+    try:
+        import ctypes
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_TRIM_THRESHOLD, 32 << 20)
+        libc.mallopt(M_MMAP_THRESHOLD, 4 << 20)  # a feed's bytes from the heap, not an mmap each
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSettings) -> None:
