@@ -101,10 +101,10 @@ def test_a_killed_runs_forked_children_do_not_keep_its_lock(tmp_path):
                                "import os, sys, time; from newsmirror.store import RunLock;"
                                "from pathlib import Path; RunLock(Path(sys.argv[1])).acquire();"
                                "child = os.fork()\n"
-                               "if child == 0: time.sleep(30); os._exit(0)\n"
-                               "print(child, flush=True); time.sleep(60)",
+                               "if child == 0: print(os.getpid(), flush=True); time.sleep(30); os._exit(0)\n"
+                               "time.sleep(60)",
                                str(state)], stdout=subprocess.PIPE, text=True)
-    child = int(holder.stdout.readline())
+    child = int(holder.stdout.readline())   # the child runs, past what fork does in it
     try:
         holder.kill()
         holder.wait()
