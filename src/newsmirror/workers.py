@@ -206,8 +206,10 @@ class WorkerPool:
     def _spawn(self, context: BaseContext) -> tuple[BaseProcess, Connection, Connection]:
         job_reader, job_writer = context.Pipe(duplex=False)
         result_reader, result_writer = context.Pipe(duplex=False)
-        process = context.Process(target=_serve, args=(job_reader, result_writer, self.settings),
-                                        daemon=True, name="newsmirror-worker")
+        # A forked worker's parent is this process (through a fork server, the server).
+        parent = os.getpid() if context.get_start_method() == "fork" else None
+        process = context.Process(target=_serve, args=(job_reader, result_writer, self.settings, parent),
+                                  daemon=True, name="newsmirror-worker")
         process.start()
         # The worker holds these ends now; with ours closed, its death reads as end of file.
         job_reader.close()
@@ -286,21 +288,24 @@ def _join(workers: list[_Worker]) -> None:
 
 # ----------------------------------------------------------------------------- in the worker
 
-def _serve(jobs: Connection, results: Connection, settings: FetchSettings) -> None:
-    _die_with_parent()
+def _serve(jobs: Connection, results: Connection, settings: FetchSettings,
+           parent: int | None) -> None:
+    _die_with_parent(parent)
     _keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     asyncio.run(_serve_jobs(jobs, results, settings))
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int | None) -> None:
     """A worker must not outlive a killed run: it would write posts beside the next one."""
     try:
         import ctypes
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: a worker still ends when its job pipe closes
-        pass
+        return
+    if parent is not None and os.getppid() != parent:  # it died before the line above
+        os._exit(1)
 
 
 class _Asker:
