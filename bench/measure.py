@@ -74,10 +74,14 @@ def measure_command(argv: list[str], *, limit: float, cwd: Path | None = None,
     """Run ``argv`` in its own process group: (seconds, peak RSS of the group in MB, stdout,
     stderr). NaNs when it had to be killed after ``limit`` seconds.
 
-    The group's memory is sampled every 100 ms and summed over its processes, so worker and
-    helper processes count (a getrusage of children would miss those started by a forkserver).
-    Sampling more often costs the measured program CPU time on a 2-core machine.
+    Dirty pages are flushed (sync) before it starts. The group's memory is sampled every 100 ms
+    and summed over its processes, so worker and helper processes count (a getrusage of
+    children would miss those started by a forkserver). Sampling more often costs the measured
+    program CPU time on a 2-core machine.
     """
+    # What earlier contenders wrote is flushed first: writeback going on meanwhile made creating
+    # files cost several times the kernel time on this machine's file system.
+    os.sync()
     start = time.perf_counter()
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
