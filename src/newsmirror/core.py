@@ -125,18 +125,19 @@ class Mirror:
 
         from .workers import FetchLimits, channel_runner
 
-        due: list[tuple[Channel, FeedState | None]] = []
-        for channel in self.config.channels:
-            state = store.feed_state(channel.key)
-            if state is not None and state.retry_after and now < state.retry_after:
-                outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
-                                      f"server asked to wait until {_clock(state.retry_after)}")
-                self._report(report, outcome, on_feed)
-                continue
-            due.append((channel, state))
         limits = FetchLimits(self.config.fetch)
-        with store.transaction():
-            async with channel_runner(len(due), self.config.fetch) as run_job:
+        # The workers start first: they import the HTTP client while this reads the states.
+        async with channel_runner(len(self.config.channels), self.config.fetch) as run_job:
+            due: list[tuple[Channel, FeedState | None]] = []
+            for channel in self.config.channels:
+                state = store.feed_state(channel.key)
+                if state is not None and state.retry_after and now < state.retry_after:
+                    outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
+                                          f"server asked to wait until {_clock(state.retry_after)}")
+                    self._report(report, outcome, on_feed)
+                    continue
+                due.append((channel, state))
+            with store.transaction():
                 await asyncio.gather(*(
                     self._update_channel(run_job, limits, store, channel, state, now, dry_run,
                                          report, on_feed)

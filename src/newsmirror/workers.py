@@ -47,18 +47,22 @@ class FetchLimits:
         self._all = asyncio.Semaphore(settings.concurrency)
         self._per_host = settings.per_host
         self._hosts: dict[tuple[str, str | None, int | None], asyncio.Semaphore] = {}
+        self._by_url: dict[str, asyncio.Semaphore] = {}   # a channel's URL is parsed once a run
 
     @asynccontextmanager
     async def place(self, url: str) -> AsyncIterator[Place]:
         """A place for the feed at ``url``, held on entry and given up on exit."""
-        try:
-            parts = urlsplit(url)
-            host = (parts.scheme, parts.hostname, parts.port)
-        except ValueError:  # a bad port: the fetch reports it
-            host = ("", url, None)
-        gate = self._hosts.get(host)
+        gate = self._by_url.get(url)
         if gate is None:
-            gate = self._hosts[host] = asyncio.Semaphore(self._per_host)
+            try:
+                parts = urlsplit(url)
+                host = (parts.scheme, parts.hostname, parts.port)
+            except ValueError:  # a bad port: the fetch reports it
+                host = ("", url, None)
+            gate = self._hosts.get(host)
+            if gate is None:
+                gate = self._hosts[host] = asyncio.Semaphore(self._per_host)
+            self._by_url[url] = gate
         place = Place(gate, self._all)
         await place.acquire()
         try:
