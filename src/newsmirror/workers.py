@@ -171,8 +171,13 @@ class WorkerPool:
         self._spawning = asyncio.Lock()
 
     async def start(self) -> None:
+        """Start the workers that are missing: all of them at first, later the replacements
+        of dead ones, while replacements are left."""
         async with self._spawning:
             missing = self.size - len(self._workers)
+            if self._dead:  # replacing: each one counts
+                missing = min(missing, self._respawns)
+                self._respawns -= missing
             context = _context()
             if context.get_start_method() == "fork":  # milliseconds: no need to leave the loop
                 started = [self._spawn(context) for _ in range(missing)]
@@ -184,7 +189,6 @@ class WorkerPool:
 
     async def run(self, job: ChannelJob, place: Place, known: Known) -> Result:
         if len(self._workers) < self.size and self._respawns > 0:  # one died: replace it
-            self._respawns -= 1
             await self.start()
         if not self._workers:
             return FeedError("worker processes keep dying (killed, or a crash); feed not handled")
