@@ -30,8 +30,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from newsmirror.clean import clean_body, unsafe_reason
 from newsmirror.config import parse_config
 from newsmirror.exceptions import FeedError
+from newsmirror.job import ChannelJob
 from newsmirror.types import Fetched
-from newsmirror.update import ChannelJob, update_channel
+from newsmirror.update import update_channel
 
 VECTORS = [
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",

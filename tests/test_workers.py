@@ -17,7 +17,7 @@ from conftest import EPOCH, Response, channel_toml, item, newsmirror, posts_in, 
 from newsmirror import Mirror, load_config
 from newsmirror.config import FetchSettings
 from newsmirror.fetch import Fetcher
-from newsmirror.update import OFFLOAD_ABOVE, ChannelJob, ChannelUpdate, fetch_and_update
+from newsmirror.job import OFFLOAD_ABOVE, ChannelJob, ChannelUpdate, fetch_and_update
 from newsmirror.workers import _context
 
 FEEDS = 40   # enough for two workers

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from .config import Channel, Config
 from .dates import now as crawl_now
@@ -22,8 +23,8 @@ from .types import HTTPValidators
 from .write import remove_stale_temp_files
 
 if TYPE_CHECKING:
+    from .job import ChannelUpdate
     from .site import BuildReport
-    from .update import ChannelUpdate
     from .workers import FetchLimits, RunJob
 
 log = logging.getLogger("newsmirror")
@@ -107,42 +108,47 @@ class Mirror:
         # leaving it out takes a tenth of a second off their start.
         import asyncio
         report = RunReport(posts_dir=self.config.output.posts_dir)
-        now = crawl_now()
-        if dry_run:
-            store = Store.for_dry_run(self.config.output.state)
-            with store:
-                asyncio.run(self._run(store, now, report, dry_run, on_feed))
-            return report
-        with RunLock(self.config.output.state) as lock, Store(self.config.output.state) as store:
-            if lock.previous_run_interrupted:
-                remove_stale_temp_files(self.config.output.posts_dir)
-            asyncio.run(self._run(store, now, report, dry_run, on_feed))
+        asyncio.run(self._run(crawl_now(), report, dry_run, on_feed))
         return report
 
-    async def _run(self, store: Store, now: float, report: RunReport, dry_run: bool,
+    async def _run(self, now: float, report: RunReport, dry_run: bool,
                    on_feed: Callable[[FeedOutcome], None] | None) -> None:
         import asyncio
 
         from .workers import FetchLimits, channel_runner
 
         limits = FetchLimits(self.config.fetch)
-        # The workers start first: they import the HTTP client while this reads the states.
+        # The workers start first: they import the HTTP client while this takes the lock, opens
+        # the store and reads the states. (Nor do they inherit the store's connection.)
         async with channel_runner(len(self.config.channels), self.config.fetch) as run_job:
-            due: list[tuple[Channel, FeedState | None]] = []
-            for channel in self.config.channels:
-                state = store.feed_state(channel.key)
-                if state is not None and state.retry_after and now < state.retry_after:
-                    outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
-                                          f"server asked to wait until {_clock(state.retry_after)}")
-                    self._report(report, outcome, on_feed)
-                    continue
-                due.append((channel, state))
-            with store.transaction():
-                await asyncio.gather(*(
-                    self._update_channel(run_job, limits, store, channel, state, now, dry_run,
-                                         report, on_feed)
-                    for channel, state in due
-                ))
+            with self._state(dry_run) as store:
+                due: list[tuple[Channel, FeedState | None]] = []
+                for channel in self.config.channels:
+                    state = store.feed_state(channel.key)
+                    if state is not None and state.retry_after and now < state.retry_after:
+                        outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
+                                              f"server asked to wait until {_clock(state.retry_after)}")
+                        self._report(report, outcome, on_feed)
+                        continue
+                    due.append((channel, state))
+                with store.transaction():
+                    await asyncio.gather(*(
+                        self._update_channel(run_job, limits, store, channel, state, now, dry_run,
+                                             report, on_feed)
+                        for channel, state in due
+                    ))
+
+    @contextmanager
+    def _state(self, dry_run: bool) -> Iterator[Store]:
+        """The store, for one run: a dry run's copy, else the real one, under the run lock."""
+        if dry_run:
+            with Store.for_dry_run(self.config.output.state) as store:
+                yield store
+            return
+        with RunLock(self.config.output.state) as lock, Store(self.config.output.state) as store:
+            if lock.previous_run_interrupted:
+                remove_stale_temp_files(self.config.output.posts_dir)
+            yield store
 
     def _report(self, report: RunReport, outcome: FeedOutcome,
                 on_feed: Callable[[FeedOutcome], None] | None) -> None:
@@ -158,7 +164,7 @@ class Mirror:
                               on_feed: Callable[[FeedOutcome], None] | None) -> None:
         """Fetch, parse, clean, render and write (in a worker process when there are workers),
         within the fetch limits; then record in the store."""
-        from .update import ChannelJob
+        from .job import ChannelJob
 
         validators = None
         if (state is not None and state.url == channel.url

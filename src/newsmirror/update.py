@@ -1,21 +1,15 @@
-"""One channel's update, from its feed to post files: fetch, parse, clean, render, decide, write.
+"""One channel's update, from its fetched feed to post files: parse, clean, render, decide, write.
 
 It reads no state of its own: what the store knows of the channel comes in with the job, and
-what the store must learn goes back in the result. So it can run in a worker process
-(:mod:`newsmirror.workers`), while the store stays with the one process that owns it. A
-channel is only ever handled by one job at a time, so its folder is never written by two.
+what the store must learn goes back in the result (:mod:`newsmirror.job`). So it can run in a
+worker process (:mod:`newsmirror.workers`), while the store stays with the one process that
+owns it. A channel is only ever handled by one job at a time, so its folder is never written by
+two.
 """
 
 from __future__ import annotations
 
-import sys
-import traceback
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable
-
 from .clean import clean_body, proxied_image
-from .config import Channel
 from .dates import post_date
 from .decide import (
     Change,
@@ -27,90 +21,11 @@ from .decide import (
 )
 from .exceptions import FeedError
 from .hexo import Post, picsum_url, render_post
+from .job import ChannelJob, ChannelUpdate
 from .parse import parse_feed
 from .store import ItemRecord, known_of
-from .types import Entry, Fetched, HTTPValidators
+from .types import Entry, Fetched
 from .write import Folder, channel_folder
-
-if TYPE_CHECKING:
-    from .fetch import Fetcher, Gate
-
-
-# A feed smaller than this is parsed and written right in the event loop: it takes a few
-# milliseconds, and handing it to a thread cost a twentieth of a cold run's CPU (threads
-# contending for the GIL at each file write). A larger one could hold up other feeds' downloads.
-OFFLOAD_ABOVE = 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelJob:
-    channel: Channel
-    validators: HTTPValidators | None   # for a conditional GET; None fetches unconditionally
-    posts_dir: Path
-    image_proxy: str
-    retention: str
-    now: float
-    dry_run: bool
-    # What the store knows of the channel's items: asked for only once the feed has content, so
-    # a run where feeds answer 304 reads and ships none of it.
-    known: dict[str, ItemRecord] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class ChannelUpdate:
-    """What was done, and what the store must now record (the files are already in place)."""
-
-    validators: HTTPValidators
-    records: list[ItemRecord] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)   # identities whose posts were removed
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    sanitized: int = 0
-
-
-async def fetch_and_update(
-    fetcher: Fetcher, job: ChannelJob,
-    known: Callable[[], Awaitable[dict[str, ItemRecord]]] | None, gate: Gate | None = None,
-    offload: Callable[[Callable[[], ChannelUpdate | FeedError]],
-                      Awaitable[ChannelUpdate | FeedError]] | None = None,
-) -> ChannelUpdate | FeedError:
-    """Fetch the channel's feed (within ``gate``, see Fetcher.fetch) and write its new and
-    changed posts; ``known`` gives what the store knows of the channel's items (``None``: nothing,
-    a channel never run).
-
-    Every failure comes back as a FeedError (NotModified for a 304), never raised: an unreadable
-    feed, posts that cannot be written, a bug. ``offload``, if given, runs the synchronous part
-    of a large feed elsewhere (a thread), so the event loop goes on serving other downloads.
-    """
-    try:
-        fetched = await fetcher.fetch(job.channel.url, job.validators, gate)
-    except FeedError as exc:
-        return exc
-    except Exception:  # a bug (ours or the HTTP client's): in a worker, raising would lose the job
-        return _internal_error()
-    if known is not None:
-        job = replace(job, known=await known())
-    if offload is None or len(fetched.content) < OFFLOAD_ABOVE:
-        return update_or_error(job, fetched)
-    return await offload(lambda: update_or_error(job, fetched))
-
-
-def update_or_error(job: ChannelJob, fetched: Fetched) -> ChannelUpdate | FeedError:
-    try:
-        return update_channel(job, fetched)
-    except FeedError as exc:
-        return exc
-    except Exception:  # a bug must cost one feed, not the run
-        return _internal_error()
-
-
-def _internal_error() -> FeedError:
-    """The exception being handled, as the feed's error."""
-    exc = sys.exception()
-    error = FeedError(f"internal error ({type(exc).__name__}: {exc}); please report it")
-    error.details = traceback.format_exc()  # crosses a process boundary, for --verbose
-    return error
 
 
 def update_channel(job: ChannelJob, fetched: Fetched) -> ChannelUpdate:

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 from .config import FetchSettings
 from .exceptions import FeedError
+from .job import ChannelJob, ChannelUpdate, fetch_and_update
 from .store import ItemRecord
-from .update import ChannelJob, ChannelUpdate, fetch_and_update
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
