@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__
 from .exceptions import ConfigError
+from .types import reduce_by_slots
 
 DEFAULT_USER_AGENT = f"newsmirror/{__version__} (+https://github.com/newsmirror/newsmirror)"
 DEFAULT_RSSHUB_BASE = "https://rsshub.app"
@@ -57,6 +58,8 @@ class Channel:
     max_items: int
     include: re.Pattern[str] | None = None
     exclude: re.Pattern[str] | None = None
+
+    __reduce__ = reduce_by_slots  # each job carries its channel to a worker
 
     @property
     def key(self) -> str:

@@ -11,6 +11,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -23,7 +24,7 @@ from .types import HTTPValidators
 from .write import remove_stale_temp_files
 
 if TYPE_CHECKING:
-    from .job import ChannelUpdate
+    from .job import ChannelJob, ChannelUpdate
     from .site import BuildReport
     from .workers import FetchLimits, RunJob
 
@@ -115,9 +116,13 @@ class Mirror:
                    on_feed: Callable[[FeedOutcome], None] | None) -> None:
         import asyncio
 
+        from .job import ChannelJob
         from .workers import FetchLimits, channel_runner
 
         limits = FetchLimits(self.config.fetch)
+        output = self.config.output
+        job_for = partial(ChannelJob, posts_dir=output.posts_dir, image_proxy=output.image_proxy,
+                          retention=output.retention, now=now, dry_run=dry_run)
         # The workers start first: they import the HTTP client while this takes the lock, opens
         # the store and reads the states. (Nor do they inherit the store's connection.)
         async with channel_runner(len(self.config.channels), self.config.fetch) as run_job:
@@ -133,7 +138,7 @@ class Mirror:
                     due.append((channel, state))
                 with store.transaction():
                     await asyncio.gather(*(
-                        self._update_channel(run_job, limits, store, channel, state, now, dry_run,
+                        self._update_channel(run_job, limits, store, job_for, channel, state,
                                              report, on_feed)
                         for channel, state in due
                     ))
@@ -159,20 +164,16 @@ class Mirror:
             on_feed(outcome)
 
     async def _update_channel(self, run_job: RunJob, limits: FetchLimits, store: Store,
-                              channel: Channel, state: FeedState | None, now: float,
-                              dry_run: bool, report: RunReport,
+                              job_for: Callable[[Channel, HTTPValidators | None], ChannelJob],
+                              channel: Channel, state: FeedState | None, report: RunReport,
                               on_feed: Callable[[FeedOutcome], None] | None) -> None:
         """Fetch, parse, clean, render and write (in a worker process when there are workers),
         within the fetch limits; then record in the store."""
-        from .job import ChannelJob
-
         validators = None
         if (state is not None and state.url == channel.url
                 and state.settings_hash == settings_hash(self.config, channel)):
             validators = state.validators
-        output = self.config.output
-        job = ChannelJob(channel, validators, output.posts_dir, output.image_proxy,
-                         output.retention, now, dry_run)
+        job = job_for(channel, validators)
         async with limits.place(channel.url) as place:
             # A channel never run has no items: nothing to ask the store when its feed comes.
             known = None if state is None else (lambda: store.known_items(channel.key))
@@ -180,7 +181,7 @@ class Mirror:
         if getattr(result, "details", None):
             log.debug("feed %s: %s", channel.key, result.details)  # an internal error's traceback
         # Synchronous from here: the store is only ever used by one task at a time.
-        outcome = self._settle(store, channel, result, now, dry_run)
+        outcome = self._settle(store, channel, result, job.now, job.dry_run)
         store.checkpoint()
         self._report(report, outcome, on_feed)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from .config import Channel
 from .exceptions import FeedError
 from .store import ItemRecord
-from .types import Fetched, HTTPValidators
+from .types import Fetched, HTTPValidators, reduce_by_slots
 
 if TYPE_CHECKING:
     from .fetch import Fetcher, Gate
@@ -40,6 +40,8 @@ class ChannelJob:
     # What the store knows of the channel's items: asked for only once the feed has content, so
     # a run where feeds answer 304 reads and ships none of it.
     known: dict[str, ItemRecord] = field(default_factory=dict)
+
+    __reduce__ = reduce_by_slots
 
 
 @dataclass(slots=True)

@@ -13,7 +13,6 @@ more connections than one process would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import signal
@@ -49,9 +48,8 @@ class FetchLimits:
         self._hosts: dict[tuple[str, str | None, int | None], asyncio.Semaphore] = {}
         self._by_url: dict[str, asyncio.Semaphore] = {}   # a channel's URL is parsed once a run
 
-    @asynccontextmanager
-    async def place(self, url: str) -> AsyncIterator[Place]:
-        """A place for the feed at ``url``, held on entry and given up on exit."""
+    def place(self, url: str) -> Place:
+        """A place for the feed at ``url``; ``async with`` holds it."""
         gate = self._by_url.get(url)
         if gate is None:
             try:
@@ -63,31 +61,37 @@ class FetchLimits:
             if gate is None:
                 gate = self._hosts[host] = asyncio.Semaphore(self._per_host)
             self._by_url[url] = gate
-        place = Place(gate, self._all)
-        await place.acquire()
-        try:
-            yield place
-        finally:
-            place.release()
+        return Place(gate, self._all)
 
 
 class Place:
     """One feed's place (a :class:`~newsmirror.fetch.Gate`): its host's limit, then the global
-    one, always in that order, so feeds waiting for a busy host hold no global place."""
+    one, always in that order, so feeds waiting for a busy host hold no global place.
+
+    ``async with`` acquires it and gives it up at the end.
+    """
 
     def __init__(self, host: asyncio.Semaphore, everyone: asyncio.Semaphore) -> None:
         self._semaphores = (host, everyone)
         self.held = False
 
+    async def __aenter__(self) -> Place:
+        await self.acquire()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
     async def acquire(self) -> None:
         if self.held:
             return
         host, everyone = self._semaphores
-        async with contextlib.AsyncExitStack() as undo:  # cancelled halfway: nothing kept
-            await host.acquire()
-            undo.callback(host.release)
+        await host.acquire()
+        try:
             await everyone.acquire()
-            undo.pop_all()
+        except BaseException:  # cancelled halfway: nothing kept
+            host.release()
+            raise
         self.held = True
 
     def release(self) -> None:
@@ -404,7 +408,19 @@ async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSett
             if None in messages:
                 return
 
-    threading.Thread(target=read_jobs, daemon=True).start()
+    if os.environ.get("NM_NOTHREAD"):
+        def readable():
+            while jobs.poll():
+                try:
+                    messages = jobs.recv()
+                except (EOFError, OSError):
+                    messages = [None]
+                inbox.put_nowait(messages)
+                if None in messages:
+                    loop.remove_reader(jobs.fileno()); return
+        loop.add_reader(jobs.fileno(), readable)
+    else:
+        threading.Thread(target=read_jobs, daemon=True).start()
     # Large feeds are parsed and written in a thread, one at a time, so the downloads go on
     # meanwhile and a feed that takes long to parse does not eat into the others' timeouts.
     cpu = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-update")
