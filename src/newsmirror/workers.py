@@ -408,19 +408,7 @@ async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSett
             if None in messages:
                 return
 
-    if os.environ.get("NM_NOTHREAD"):
-        def readable():
-            while jobs.poll():
-                try:
-                    messages = jobs.recv()
-                except (EOFError, OSError):
-                    messages = [None]
-                inbox.put_nowait(messages)
-                if None in messages:
-                    loop.remove_reader(jobs.fileno()); return
-        loop.add_reader(jobs.fileno(), readable)
-    else:
-        threading.Thread(target=read_jobs, daemon=True).start()
+    threading.Thread(target=read_jobs, daemon=True).start()
     # Large feeds are parsed and written in a thread, one at a time, so the downloads go on
     # meanwhile and a feed that takes long to parse does not eat into the others' timeouts.
     cpu = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-update")
