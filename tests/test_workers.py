@@ -148,3 +148,22 @@ def test_a_bug_while_fetching_comes_back_as_the_feeds_error(tmp_path, server):
     error = asyncio.run(fetch_and_update(BrokenClient(), job, known))
     assert "internal error (AssertionError: a bug in the HTTP client)" in str(error)
     assert "Traceback" in error.details
+
+
+def test_messages_larger_than_a_pipe_holds_cross_both_ways_at_once(tmp_path, server):
+    """Each result (a channel's records) and each answer of the store's records for a channel
+    is larger than a pipe holds; on the second run both kinds cross at the same time. Neither
+    process may end up waiting for the other to read."""
+    items = 100
+    for n in range(FEEDS):
+        server.routes[f"/f{n}"] = Response(200, rss(*(
+            item(f"feed {n} item {k} " + "长" * 300, f"{n}-{k}") for k in range(items))))
+    channels = [channel_toml("g", "s", f"c{n}", server.url(f"/f{n}")) for n in range(FEEDS)]
+    config = write_config(tmp_path, channels, output_extra=f"max_items = {items}",
+                          fetch_extra="concurrency = 16\nper_host = 16")
+    first = newsmirror("run", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert f"{FEEDS * items} new" in first.stdout
+    again = newsmirror("run", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert f"{FEEDS * items} unchanged" in again.stdout and "0 new" in again.stdout

@@ -8,6 +8,10 @@ fetching process to workers that only parsed cost more CPU than it saved (``benc
 The main process owns the store and the fetch limits: :class:`FetchLimits` lets a channel be
 handed out only while the global and per-host limits allow, so the workers together never hold
 more connections than one process would.
+
+Messages go both ways through pipes, as pickled lists (:class:`_Outbox`, :class:`_Inbox`) read
+and written by each process's event loop without ever blocking it: two processes sending each
+other large messages cannot end up waiting on each other.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import pickle
 import signal
+import struct
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable
+from functools import partial
+from typing import IO, TYPE_CHECKING, AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from .config import FetchSettings
@@ -142,14 +149,26 @@ class _Job:
     regain: asyncio.Task[None] | None = None   # getting its place back after a backoff
 
 
-class _Outbox:
-    """Messages for one pipe, sent together once per turn of the event loop, as one list: each
-    write wakes the process at the other end, and a warm run's thousand 304s made thousands of
-    wake-ups each way."""
+_LENGTH = struct.Struct("!I")   # before each pickled list of messages
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+
+class _Outbox:
+    """Messages to the process at the other end of a pipe, sent together once per turn of the
+    event loop, as one list: each write wakes the other process, and a warm run's thousand 304s
+    made thousands of wake-ups each way. The asyncio transport buffers what the pipe cannot
+    take yet, so sending never blocks."""
+
+    def __init__(self, transport: asyncio.WriteTransport, closed: asyncio.Future[None]) -> None:
+        self._transport = transport
+        self._closed = closed
         self._messages: list[object] = []
+
+    @classmethod
+    async def open(cls, connection: Connection) -> _Outbox:
+        loop = asyncio.get_running_loop()
+        closed = loop.create_future()
+        transport, _ = await loop.connect_write_pipe(lambda: _WhenLost(closed), _pipe_file(connection, "wb"))
+        return cls(transport, closed)
 
     def send(self, message: object) -> None:
         if not self._messages:
@@ -157,23 +176,82 @@ class _Outbox:
         self._messages.append(message)
 
     def flush(self) -> None:
-        if self._messages:
-            messages, self._messages = self._messages, []
-            try:
-                self.connection.send(messages)
-            except OSError:  # the other end is gone: its end of file settles what it held
-                pass
+        # After the other end is gone, nothing is sent: its end of file settles what it held.
+        if self._messages and not self._transport.is_closing():
+            data = pickle.dumps(self._messages, pickle.HIGHEST_PROTOCOL)
+            self._transport.writelines((_LENGTH.pack(len(data)), data))
+        self._messages = []
+
+    async def close(self) -> None:
+        """Send what is left, and wait until the pipe has taken it."""
+        self.flush()
+        self._transport.close()
+        await self._closed
+
+    def abort(self) -> None:
+        self._messages = []
+        if not self._closed.done():
+            self._transport.abort()
+
+
+class _WhenLost(asyncio.Protocol):
+    def __init__(self, lost: asyncio.Future[None]) -> None:
+        self._lost = lost
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+
+class _Inbox(asyncio.Protocol):
+    """What the process at the other end of a pipe sends (see :class:`_Outbox`): each list of
+    messages goes to ``deliver`` as soon as all of it has come; ``ended`` is called at end of
+    file."""
+
+    def __init__(self, deliver: Callable[[list], None], ended: Callable[[], None]) -> None:
+        self._deliver = deliver
+        self._ended = ended
+        self._buffer = bytearray()
+
+    @classmethod
+    async def open(cls, connection: Connection, deliver: Callable[[list], None],
+                   ended: Callable[[], None]) -> None:
+        await asyncio.get_running_loop().connect_read_pipe(lambda: cls(deliver, ended),
+                                                           _pipe_file(connection, "rb"))
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        start = 0
+        while len(buffer) - start >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(buffer, start)
+            end = start + _LENGTH.size + size
+            if len(buffer) < end:
+                break
+            messages = pickle.loads(buffer[start + _LENGTH.size:end])
+            start = end
+            self._deliver(messages)
+        del buffer[:start]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._ended()
+
+
+def _pipe_file(connection: Connection, mode: str) -> IO[bytes]:
+    """The pipe end under ``connection`` (which came through multiprocessing, fork server
+    included) as a file for an asyncio transport, which then owns it."""
+    fd = os.dup(connection.fileno())
+    connection.close()
+    return os.fdopen(fd, mode, buffering=0)
 
 
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
-    # main -> worker, in lists (see _Outbox): ("job", ticket, job, whether to ask for known
-    # records), the answers ("acquire", ticket) and ("known", ticket, records), then None
+    # To the worker: ("job", ticket, job, whether to ask for known records), the answers
+    # ("acquire", ticket) and ("known", ticket, records), then None. From it (an _Inbox):
+    # ("release" | "acquire" | "known", ticket), ("done", ticket, result), then end of file.
     jobs: _Outbox
-    # worker -> main, in lists: ("release" | "acquire" | "known", ticket), ("done", ticket,
-    # result), then end of file
-    results: Connection
     pending: dict[int, _Job] = field(default_factory=dict)
     ended: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -212,7 +290,7 @@ class WorkerPool:
                 started = await asyncio.gather(*(asyncio.to_thread(self._spawn, context)
                                                  for _ in range(missing)))
             for parts in started:
-                self._watch(parts)
+                await self._watch(parts)
 
     async def run(self, job: ChannelJob, place: Place, known: Known) -> Result:
         if len(self._workers) < self.size and self._respawns > 0:  # one died: replace it
@@ -234,9 +312,10 @@ class WorkerPool:
         workers, self._workers = self._workers, []
         for worker in workers:
             worker.jobs.send(None)
-        # Results are still read meanwhile: a worker blocked on a full pipe would never end.
         await asyncio.gather(*(worker.ended for worker in workers))
         await asyncio.to_thread(_join, workers + self._dead)
+        for worker in workers:
+            worker.jobs.abort()  # each read its last message before it ended
 
     def _spawn(self, context: BaseContext) -> tuple[BaseProcess, Connection, Connection]:
         job_reader, job_writer = context.Pipe(duplex=False)
@@ -251,29 +330,25 @@ class WorkerPool:
         result_writer.close()
         return process, job_writer, result_reader
 
-    def _watch(self, started: tuple[BaseProcess, Connection, Connection]) -> None:
+    async def _watch(self, started: tuple[BaseProcess, Connection, Connection]) -> None:
         process, jobs, results = started
-        worker = _Worker(process, _Outbox(jobs), results)
-        asyncio.get_running_loop().add_reader(worker.results.fileno(), self._receive, worker)
+        worker = _Worker(process, await _Outbox.open(jobs))
         self._workers.append(worker)
+        await _Inbox.open(results, partial(self._receive, worker), partial(self._ended, worker))
 
-    def _receive(self, worker: _Worker) -> None:
-        try:
-            while worker.results.poll():
-                for kind, ticket, *result in worker.results.recv():
-                    tracked = worker.pending[ticket]
-                    if kind == "release":
-                        tracked.place.release()
-                    elif kind == "acquire":
-                        tracked.regain = asyncio.create_task(self._regain(worker, ticket, tracked.place))
-                    elif kind == "known":
-                        worker.jobs.send(("known", ticket, tracked.known()))
-                    else:
-                        del worker.pending[ticket]
-                        if not tracked.done.done():
-                            tracked.done.set_result(result[0])
-        except (EOFError, OSError):
-            self._ended(worker)
+    def _receive(self, worker: _Worker, messages: list[tuple]) -> None:
+        for kind, ticket, *result in messages:
+            tracked = worker.pending[ticket]
+            if kind == "release":
+                tracked.place.release()
+            elif kind == "acquire":
+                tracked.regain = asyncio.create_task(self._regain(worker, ticket, tracked.place))
+            elif kind == "known":
+                worker.jobs.send(("known", ticket, tracked.known()))
+            else:
+                del worker.pending[ticket]
+                if not tracked.done.done():
+                    tracked.done.set_result(result[0])
 
     async def _regain(self, worker: _Worker, ticket: int, place: Place) -> None:
         await place.acquire()
@@ -282,10 +357,10 @@ class WorkerPool:
     def _ended(self, worker: _Worker) -> None:
         """The worker is gone: asked to stop, or died (killed, out of memory, a crash in a C
         library). The feeds it still held fail; the next job starts a new worker."""
-        asyncio.get_running_loop().remove_reader(worker.results.fileno())
         if worker in self._workers:
             self._workers.remove(worker)
             self._dead.append(worker)
+            worker.jobs.abort()
         for tracked in worker.pending.values():
             if not tracked.done.done():
                 tracked.done.set_result(FeedError("the worker process died while handling this feed"))
@@ -311,8 +386,6 @@ def _context() -> BaseContext:
 def _join(workers: list[_Worker]) -> None:
     for worker in workers:
         worker.process.join()
-        worker.jobs.connection.close()
-        worker.results.close()
 
 
 # ----------------------------------------------------------------------------- in the worker
@@ -395,24 +468,12 @@ async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSett
 
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[list[tuple | None]] = asyncio.Queue()
-
-    def read_jobs() -> None:
-        # Keeps the job pipe drained, so the main process never blocks sending a job while this
-        # one blocks sending it a result.
-        while True:
-            try:
-                messages = jobs.recv()
-            except (EOFError, OSError):
-                messages = [None]
-            loop.call_soon_threadsafe(inbox.put_nowait, messages)
-            if None in messages:
-                return
-
-    threading.Thread(target=read_jobs, daemon=True).start()
+    # At end of file (the main process is gone), as if told to stop.
+    await _Inbox.open(jobs, inbox.put_nowait, partial(inbox.put_nowait, [None]))
+    outbox = await _Outbox.open(results)
     # Large feeds are parsed and written in a thread, one at a time, so the downloads go on
     # meanwhile and a feed that takes long to parse does not eat into the others' timeouts.
     cpu = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-update")
-    outbox = _Outbox(results)
     asker = _Asker(outbox)
 
     async def run_job(ticket: int, job: ChannelJob, ask_known: bool) -> None:
@@ -436,6 +497,5 @@ async def _serve_jobs(jobs: Connection, results: Connection, settings: FetchSett
                     running.add(task)
                     task.add_done_callback(running.discard)
         await asyncio.gather(*running)
-    outbox.flush()
+    await outbox.close()
     cpu.shutdown()
-    results.close()
