@@ -117,6 +117,10 @@ class FeedServer:
                     self.wfile.write(answer.body)
 
         class Server(ThreadingHTTPServer):
+            # Room for a run's burst of connections: with the default 5, the rest wait out
+            # a 1 s SYN retransmission.
+            request_queue_size = 128
+
             def handle_error(self, request, client_address):  # clients that hang up are normal here
                 pass
 

@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from conftest import EPOCH, Response, channel_toml, item, newsmirror, posts_in, rss, write_config
@@ -130,3 +131,66 @@ def test_second_run_during_a_real_run_exits_at_once(tmp_path, server):
     assert first.wait(timeout=30) == 0
     assert list(posts_in(tmp_path)) == ["source/_posts/g/s/c/slow.md"]
     assert newsmirror("run", "--config", str(config)).returncode == 0
+
+
+def _processes_running(config) -> list[int]:
+    """Processes whose command line names ``config``: a run and its forked workers."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if str(config).encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+def test_ctrl_c_stops_at_once_and_keeps_what_is_done(tmp_path, server):
+    """Ctrl-C does not wait for feeds in flight: the workers are stopped, what was done is
+    recorded, the exit code says so, and the next run fetches the rest."""
+    release = threading.Event()
+
+    def slow(n):
+        def answer(handler):
+            release.wait(30)
+            return Response(200, rss(item(f"slow {n}", f"slow-{n}")))
+        return answer
+
+    channels = []
+    for n in range(20):
+        server.routes[f"/fast{n}"] = Response(200, rss(item(f"fast {n}", f"fast-{n}")))
+        server.routes[f"/slow{n}"] = slow(n)
+        channels += [channel_toml("g", f"fast {n}", "c", server.url(f"/fast{n}")),
+                     channel_toml("g", f"slow {n}", "c", server.url(f"/slow{n}"))]
+    config = tmp_path / "newsmirror.toml"
+    config.write_text('[output]\ndir = "site"\n[fetch]\nconcurrency = 40\nper_host = 40\n'
+                      'timeout = 60\n' + "".join(channels), encoding="utf-8")
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    run = subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--config", str(config)],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while (sum(server.hits(f"/slow{n}") for n in range(20)) < 20 or len(posts_in(tmp_path)) < 20) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)   # the fast feeds' outcomes reach the store
+        run.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        out, err = run.communicate(timeout=30)
+        stopped = time.monotonic() - interrupted
+    finally:
+        release.set()
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 130, (out, err)
+    assert stopped < 5, stopped   # not after the 30 s the slow feeds would take
+    assert "Traceback" not in err
+    assert "newsmirror: interrupted: 20 of 40 feeds done and recorded" in err
+    assert _processes_running(config) == []   # no worker left behind
+    again = newsmirror("run", "--config", str(config))
+    assert again.returncode == 0, again.stderr
+    assert "40 ok" in again.stdout and "20 new" in again.stdout and "20 unchanged" in again.stdout
+    assert len(posts_in(tmp_path)) == 40
+    assert [p for p in (tmp_path / "site").rglob("*.tmp")] == []

@@ -1,7 +1,8 @@
 """The ``newsmirror`` command: a thin layer over :class:`newsmirror.Mirror`.
 
 Exit codes: 0 all feeds fine, 1 some feeds failed (the others were written), 2 config error
-(nothing was written), 3 the state is locked by another run or unusable.
+(nothing was written), 3 the state is locked by another run or unusable, 130 interrupted
+(Ctrl-C; what was done is kept).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .opml import append_channels, export_opml, plan_import, read_opml
 
 # 0 (all fine) and 1 (some feeds failed) come from RunReport.exit_code.
 EXIT_CONFIG, EXIT_STATE = 2, 3
+EXIT_INTERRUPTED = 130   # 128 + SIGINT, as shells report it
 DEFAULT_CONFIG = "newsmirror.toml"
 
 
@@ -88,6 +90,11 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     except OSError as exc:  # the state's folder cannot be made or used
         progress.close()
         _fail(f"{exc.filename or config.output.state}: {exc.strerror or exc}", EXIT_STATE)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo(f"newsmirror: interrupted: {progress.done} of {progress.total} feeds done and "
+                   "recorded; the others are fetched on the next run", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     progress.close()
     for outcome in report.failed:
         click.echo(f"failed: {outcome.channel} ({outcome.url}): {outcome.message}", err=True)
@@ -147,6 +154,7 @@ class _Progress:
     """A bar on a terminal, one plain line per feed otherwise (logs, cron mail)."""
 
     def __init__(self, total: int, *, quiet: bool, verbose: bool) -> None:
+        self.total, self.done = total, 0
         self.quiet = quiet
         self.lines = verbose or not sys.stderr.isatty()
         self.bar = None
@@ -155,6 +163,7 @@ class _Progress:
             self.bar = tqdm(total=total, unit="feed", file=sys.stderr, leave=False)
 
     def feed_done(self, outcome: FeedOutcome) -> None:
+        self.done += 1
         if self.bar is not None:
             self.bar.update(1)
             if outcome.status == FAILED:

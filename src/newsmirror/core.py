@@ -114,8 +114,6 @@ class Mirror:
 
     async def _run(self, now: float, report: RunReport, dry_run: bool,
                    on_feed: Callable[[FeedOutcome], None] | None) -> None:
-        import asyncio
-
         from .job import ChannelJob
         from .workers import FetchLimits, channel_runner
 
@@ -123,37 +121,54 @@ class Mirror:
         output = self.config.output
         job_for = partial(ChannelJob, posts_dir=output.posts_dir, image_proxy=output.image_proxy,
                           retention=output.retention, now=now, dry_run=dry_run)
-        # The workers start first: they import the HTTP client while this takes the lock, opens
-        # the store and reads the states. (Nor do they inherit the store's connection.)
-        async with channel_runner(len(self.config.channels), self.config.fetch) as run_job:
-            with self._state(dry_run) as store:
-                due: list[tuple[Channel, FeedState | None]] = []
-                for channel in self.config.channels:
-                    state = store.feed_state(channel.key)
-                    if state is not None and state.retry_after and now < state.retry_after:
-                        outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
-                                              f"server asked to wait until {_clock(state.retry_after)}")
-                        self._report(report, outcome, on_feed)
-                        continue
-                    due.append((channel, state))
-                with store.transaction():
-                    await asyncio.gather(*(
-                        self._update_channel(run_job, limits, store, job_for, channel, state,
-                                             report, on_feed)
-                        for channel, state in due
-                    ))
+        # The lock first, so that no worker outlives it; then the workers, which import the HTTP
+        # client while this opens the store and reads the states (nor do they inherit the
+        # store's connection).
+        with self._lock(dry_run) as interrupted:
+            async with channel_runner(len(self.config.channels), self.config.fetch) as run_job:
+                with Store.for_dry_run(output.state) if dry_run else Store(output.state) as store:
+                    if interrupted:
+                        remove_stale_temp_files(output.posts_dir)
+                    await self._update_due(store, run_job, limits, job_for, now, report, on_feed)
+
+    async def _update_due(self, store: Store, run_job: RunJob, limits: FetchLimits,
+                          job_for: Callable[[Channel, HTTPValidators | None], ChannelJob],
+                          now: float, report: RunReport,
+                          on_feed: Callable[[FeedOutcome], None] | None) -> None:
+        """Update every channel not asked to wait, all at once within the fetch limits."""
+        import asyncio
+
+        due: list[tuple[Channel, FeedState | None]] = []
+        for channel in self.config.channels:
+            state = store.feed_state(channel.key)
+            if state is not None and state.retry_after and now < state.retry_after:
+                outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
+                                      f"server asked to wait until {_clock(state.retry_after)}")
+                self._report(report, outcome, on_feed)
+                continue
+            due.append((channel, state))
+        with store.transaction():
+            try:
+                await asyncio.gather(*(
+                    self._update_channel(run_job, limits, store, job_for, channel, state,
+                                         report, on_feed)
+                    for channel, state in due
+                ))
+            except asyncio.CancelledError:
+                # Interrupted (Ctrl-C): keep what is recorded. It is whole: each channel's
+                # records go in at once, after its posts are in place.
+                store.checkpoint(every=0)
+                raise
 
     @contextmanager
-    def _state(self, dry_run: bool) -> Iterator[Store]:
-        """The store, for one run: a dry run's copy, else the real one, under the run lock."""
+    def _lock(self, dry_run: bool) -> Iterator[bool]:
+        """The run lock (none for a dry run, which writes nothing); gives whether the last run
+        was killed or interrupted."""
         if dry_run:
-            with Store.for_dry_run(self.config.output.state) as store:
-                yield store
+            yield False
             return
-        with RunLock(self.config.output.state) as lock, Store(self.config.output.state) as store:
-            if lock.previous_run_interrupted:
-                remove_stale_temp_files(self.config.output.posts_dir)
-            yield store
+        with RunLock(self.config.output.state) as lock:
+            yield lock.previous_run_interrupted
 
     def _report(self, report: RunReport, outcome: FeedOutcome,
                 on_feed: Callable[[FeedOutcome], None] | None) -> None:

@@ -112,8 +112,9 @@ class RunLock:
 
     ``flock`` locks vanish with the process that held them, so a run killed with SIGKILL leaves
     no stale lock behind. The file holds the holder's pid while a run is on and is emptied when
-    it ends well: a pid found there at the start means the last run was killed
-    (:attr:`previous_run_interrupted`), and its temp files may be lying around.
+    it ends well: a pid found there at the start means the last run was killed or interrupted
+    (:attr:`previous_run_interrupted`), and its temp files may be lying around. Used as a
+    context manager, a run that ends with an exception (Ctrl-C included) leaves its pid.
     """
 
     def __init__(self, db_path: Path) -> None:
@@ -135,10 +136,11 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
-    def release(self) -> None:
+    def release(self, *, ended_well: bool = True) -> None:
         if self._fd is not None:
             _HELD_LOCKS.discard(self._fd)
-            os.ftruncate(self._fd, 0)
+            if ended_well:
+                os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -147,8 +149,8 @@ class RunLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.release(ended_well=exc_type is None)
 
 
 class Store:

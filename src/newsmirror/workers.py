@@ -135,6 +135,11 @@ async def channel_runner(feeds: int, settings: FetchSettings) -> AsyncIterator[R
     await pool.start()
     try:
         yield pool.run
+    except BaseException:
+        # Interrupted (Ctrl-C), or a failure here: what the workers hold is dropped at once,
+        # not waited for. Every post they wrote is whole; the next run records it.
+        pool.kill()
+        raise
     finally:
         await pool.close()
 
@@ -316,6 +321,10 @@ class WorkerPool:
         await asyncio.to_thread(_join, workers + self._dead)
         for worker in workers:
             worker.jobs.abort()  # each read its last message before it ended
+
+    def kill(self) -> None:
+        for worker in self._workers:
+            worker.process.kill()
 
     def _spawn(self, context: BaseContext) -> tuple[BaseProcess, Connection, Connection]:
         job_reader, job_writer = context.Pipe(duplex=False)
