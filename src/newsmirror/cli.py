@@ -160,6 +160,9 @@ class _Progress:
         self.bar = None
         if not quiet and not self.lines:
             from tqdm import tqdm
+            # No monitor thread: while another thread runs, the run's workers cannot simply be
+            # forked and come from a fork server instead, a few tenths of a second later.
+            tqdm.monitor_interval = 0
             self.bar = tqdm(total=total, unit="feed", file=sys.stderr, leave=False)
 
     def feed_done(self, outcome: FeedOutcome) -> None:
