@@ -278,3 +278,70 @@ def test_status_flags_failing_and_stale_channels(tmp_path, server):
     newsmirror("run", "--config", str(config), env_extra=later)
     rows = json.loads(newsmirror("status", "--json", "--config", str(config), env_extra=later).stdout)
     assert rows[0]["flags"] == []
+
+
+def _run_on_a_terminal(args: list[str], timeout: float = 60) -> tuple[int, str]:
+    """``newsmirror ARGS`` with a pseudo-terminal (100 columns) as its stdin, stdout and
+    stderr: its exit code and everything it wrote there."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    process = subprocess.Popen([sys.executable, "-m", "newsmirror", *args], stdin=slave,
+                               stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the terminal's other side closed: the command ended
+                break
+            if not data:
+                break
+            output += data
+        elif process.poll() is not None:
+            break
+    os.close(master)
+    return process.wait(timeout=10), output.decode("utf-8", "replace")
+
+
+def test_a_run_on_a_terminal_shows_a_progress_bar(tmp_path, server):
+    channels = []
+    for n in range(40):
+        server.routes[f"/f{n}"] = Response(200, rss(item(f"post {n}", f"g{n}")))
+        channels.append(channel_toml("g", f"s{n}", "c", server.url(f"/f{n}")))
+    config = write_config(tmp_path, channels)
+    code, output = _run_on_a_terminal(["run", "--config", str(config)])
+    assert code == 0, output
+    assert "/40 [" in output and "feed/s" in output      # the bar, redrawn in place
+    assert "ok: g/s1/c" not in output                     # no line per feed on a terminal
+    assert "feeds: 40 ok" in output and "40 new" in output
+    assert len(posts_in(tmp_path)) == 40
+
+
+def test_the_progress_bar_starts_no_thread(monkeypatch):
+    """With a thread running, a run's workers cannot be forked directly (they would come from a
+    fork server, tenths of a second later)."""
+    import io
+    import threading
+
+    from newsmirror.cli import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    before = threading.active_count()
+    progress = _Progress(10, quiet=False, verbose=False)
+    assert progress.bar is not None and threading.active_count() == before
+    progress.close()
