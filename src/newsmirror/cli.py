@@ -110,6 +110,12 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
 def _build(mirror: Mirror, *, quiet: bool, full: bool = False) -> None:
     try:
         built = mirror.build_site(full=full)
+    except KeyboardInterrupt:
+        # Every page is written whole, and the build's record of them only at its end: the
+        # next build redoes what this one did not finish.
+        click.echo("newsmirror: interrupted: the site is brought up to date by the next build",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except (LockedError, StorageError) as exc:
         _fail(str(exc), EXIT_STATE)
     except OSError as exc:
