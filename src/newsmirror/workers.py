@@ -423,13 +423,13 @@ class _Asker:
     """What a job in a worker asks of the main process, by ticket: its place back after a
     backoff, and what the store knows of its channel."""
 
-    def __init__(self, results: _Outbox) -> None:
-        self._results = results
+    def __init__(self, to_main: _Outbox) -> None:
+        self._to_main = to_main
         self._waiting: dict[tuple[str, int], asyncio.Future] = {}
 
     async def ask(self, kind: str, ticket: int) -> object:
         answer = self._waiting[kind, ticket] = asyncio.get_running_loop().create_future()
-        self._results.send((kind, ticket))
+        self._to_main.send((kind, ticket))
         return await answer
 
     def answered(self, kind: str, ticket: int, *answer: object) -> None:
@@ -440,8 +440,8 @@ class _RemoteGate:
     """A job's place, held in the main process: the job comes with it; giving it back and
     getting it again go through the pipes."""
 
-    def __init__(self, ticket: int, results: _Outbox, asker: _Asker) -> None:
-        self._ticket, self._results, self._asker = ticket, results, asker
+    def __init__(self, ticket: int, to_main: _Outbox, asker: _Asker) -> None:
+        self._ticket, self._to_main, self._asker = ticket, to_main, asker
         self.held = True
 
     async def acquire(self) -> None:
@@ -452,7 +452,7 @@ class _RemoteGate:
     def release(self) -> None:
         if self.held:
             self.held = False
-            self._results.send(("release", self._ticket))
+            self._to_main.send(("release", self._ticket))
 
 
 def _keep_freed_memory() -> None:
