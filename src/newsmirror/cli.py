@@ -21,7 +21,6 @@ from .catalog import LANGUAGES, category_label, load_catalog, with_routes
 from .config import DEFAULT_RSSHUB_BASE, Config, load_config
 from .core import FAILED, FeedOutcome, Mirror
 from .exceptions import ConfigError, LockedError, StorageError
-from .opml import append_channels, export_opml, plan_import, read_opml
 
 # 0 (all fine) and 1 (some feeds failed) come from RunReport.exit_code.
 EXIT_CONFIG, EXIT_STATE = 2, 3
@@ -305,6 +304,8 @@ def opml() -> None:
 @click.pass_context
 def opml_export(ctx: click.Context, config_path: Path | None, output: Any) -> None:
     """Channels as outlines nested group → site → channel, with xmlUrl."""
+    from .opml import export_opml  # lxml: a hundredth of a second every run would pay
+
     config = _load(ctx, config_path)
     output.write(export_opml(config.channels, title=f"newsmirror: {config.path.name}"))
 
@@ -320,6 +321,8 @@ def opml_export(ctx: click.Context, config_path: Path | None, output: Any) -> No
 def opml_import(ctx: click.Context, config_path: Path | None, file: Path,
                 default_group: str | None, dry_run: bool) -> None:
     """Append the feeds of FILE to the config as [[channel]] entries (duplicates skipped)."""
+    from .opml import append_channels, plan_import, read_opml
+
     path = _config_path(ctx, config_path)
     config = _load(ctx, config_path)
     try:
