@@ -3,7 +3,8 @@
 Serves a deterministic corpus (bench/corpus.py) from nginx on 127.0.0.1 (ETags on), then, in one
 run, measures each contender as its own process (wall time and peak RSS), RUNS times:
 
-  newsmirror cold    a fresh state and output folder: every feed new, every post written
+  newsmirror cold    `newsmirror run --quiet` on a fresh state and output folder: every feed
+                     new, every post written
   newsmirror warm    the same state again: every feed answers 304
   reader cold        reader.update_feeds() on a fresh database
   reader warm        update_feeds(scheduled=False): sends the conditional requests
@@ -25,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import socket
 import statistics
@@ -39,15 +39,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
+from contenders import CONCURRENCY  # noqa: E402
 from measure import measure_command, precompile_newsmirror  # noqa: E402
 
-CONCURRENCY = 16
-
-
 # ----------------------------------------------------------------------------- contenders
-# Each runs in a fresh interpreter: `python bench/run.py _contender NAME WORKDIR URLS_FILE`.
+# Each is measured as its own process. newsmirror runs as a user's scheduled job would; the
+# others through bench/contenders.py.
 
-def contender_newsmirror(workdir: Path, urls: list[str]) -> str:
+def newsmirror_config(workdir: Path, urls: list[str]) -> Path:
     config = workdir / "newsmirror.toml"
     if not config.exists():
         lines = ["[output]", 'dir = "site"', "max_items = 20", "[fetch]",
@@ -56,87 +55,7 @@ def contender_newsmirror(workdir: Path, urls: list[str]) -> str:
             lines += ["[[channel]]", 'group = "bench"', f'site = "site {n:04d}"', 'channel = "news"',
                       f'url = "{url}"']
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    from newsmirror import Mirror, load_config
-    report = Mirror(load_config(config)).run()
-    assert not report.failed, report.failed[:3]
-    return report.summary()
-
-
-def contender_reader(workdir: Path, urls: list[str]) -> str:
-    from reader import make_reader
-    db = workdir / "reader.sqlite"
-    warm = db.exists()
-    reader = make_reader(str(db))
-    if not warm:
-        for url in urls:
-            reader.add_feed(url, exist_ok=True)
-        reader.update_feeds(workers=CONCURRENCY)
-    else:
-        reader.update_feeds(workers=CONCURRENCY, scheduled=False)
-    counts = reader.get_entry_counts()
-    reader.close()
-    return f"{counts.total} entries"
-
-
-def contender_naive(workdir: Path, urls: list[str]) -> str:
-    import asyncio
-
-    import fastfeedparser
-    import httpx
-
-    async def main() -> int:
-        limits = httpx.Limits(max_connections=CONCURRENCY)
-        async with httpx.AsyncClient(limits=limits, timeout=20) as client:
-            slots = asyncio.Semaphore(CONCURRENCY)
-
-            async def one(url: str) -> int:
-                async with slots:
-                    response = await client.get(url)
-                return len(fastfeedparser.parse(response.content).entries)
-
-            return sum(await asyncio.gather(*(one(u) for u in urls)))
-
-    return f"{asyncio.run(main())} entries parsed"
-
-
-def contender_aiohttp(workdir: Path, urls: list[str]) -> str:
-    import asyncio
-
-    import aiohttp
-
-    async def main() -> int:
-        connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            async def one(url: str) -> int:
-                async with session.get(url) as response:
-                    return len(await response.read())
-            return sum(await asyncio.gather(*(one(u) for u in urls)))
-
-    return f"{asyncio.run(main())} bytes"
-
-
-def contender_httpx(workdir: Path, urls: list[str]) -> str:
-    import asyncio
-
-    import httpx
-
-    async def main() -> int:
-        limits = httpx.Limits(max_connections=CONCURRENCY)
-        async with httpx.AsyncClient(limits=limits) as client:
-            slots = asyncio.Semaphore(CONCURRENCY)
-
-            async def one(url: str) -> int:
-                async with slots:
-                    return len((await client.get(url)).content)
-            return sum(await asyncio.gather(*(one(u) for u in urls)))
-
-    return f"{asyncio.run(main())} bytes"
-
-
-CONTENDERS = {
-    "newsmirror": contender_newsmirror, "reader": contender_reader, "naive": contender_naive,
-    "aiohttp": contender_aiohttp, "httpx": contender_httpx,
-}
+    return config
 
 
 # ----------------------------------------------------------------------------- harness
@@ -179,21 +98,20 @@ def start_nginx(root: Path, work: Path) -> tuple[subprocess.Popen, int]:
 
 def measure(name: str, workdir: Path, urls_file: Path, limit: float) -> tuple[float, float, str]:
     """Run one contender in its own process group: (seconds, peak RSS of the group in MB, summary)."""
-    seconds, peak, out, err = measure_command(
-        [sys.executable, __file__, "_contender", name, str(workdir), str(urls_file)], limit=limit)
+    if name == "newsmirror":
+        config = newsmirror_config(workdir, urls_file.read_text().split())
+        argv = [sys.executable, "-m", "newsmirror", "run", "--quiet", "--config", str(config)]
+    else:
+        argv = [sys.executable, str(HERE / "contenders.py"), name, str(workdir), str(urls_file)]
+    # A failed feed makes `newsmirror run` exit 1, and measure_command raise.
+    seconds, peak, out, err = measure_command(argv, limit=limit)
     if not out:
         return seconds, peak, err
-    result = json.loads(out.strip().splitlines()[-1])
+    last = out.strip().splitlines()[-1]
+    if name == "newsmirror":
+        return seconds, peak, last   # its closing summary
+    result = json.loads(last)
     return seconds, max(peak, result["peak_mb"]), result["summary"]
-
-
-def run_contender_here(name: str, workdir: Path, urls_file: Path) -> None:
-    urls = urls_file.read_text().split()
-    summary = CONTENDERS[name](workdir, urls)
-    # Peak RSS of this process and of any process it started (newsmirror's workers).
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"summary": summary, "peak_mb": max(own, children) / 1024}))
 
 
 def main() -> None:
@@ -292,7 +210,4 @@ newsmirror cold writes {args.feeds * args.items} posts and the state; the naive 
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "_contender":
-        run_contender_here(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
-    else:
-        main()
+    main()
