@@ -188,8 +188,9 @@ def write_results(args: argparse.Namespace, results: dict) -> None:
 ({os.cpu_count()} cores, {cpu}, Python {platform.python_version()}), {time.strftime('%Y-%m-%d')}.
 Corpus: {args.feeds} feeds × {args.items} items of 3–8 KB HTML (Chinese and English, every fifth
 feed Atom), served by nginx on 127.0.0.1 with ETags. Each figure is one process: wall time and
-peak RSS summed over its process group (its worker processes included). Medians of {args.runs} runs; the contenders take turns
-within each run.
+peak RSS summed over its process group (its worker processes included). newsmirror is its
+command, `newsmirror run --quiet`; the others are bench/contenders.py. Medians of {args.runs} runs;
+the contenders take turns within each run.
 
 | what | median | peak RSS | runs (s) | last result |
 | --- | --- | --- | --- | --- |
