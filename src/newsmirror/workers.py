@@ -108,10 +108,10 @@ class Place:
                 semaphore.release()
 
 
-# A job, its place, and what gives the store's records of its channel (asked for only when
-# the feed has content; None when the channel has none).
-Known = Callable[[], dict[str, ItemRecord]] | None
-RunJob = Callable[[ChannelJob, Place, Known], Awaitable[Result]]
+# A job, its place, and what asks the store for its channel's records (only once the feed has
+# content; None when the channel has none). Not decide.Known, one record as a decision sees it.
+AskKnown = Callable[[], dict[str, ItemRecord]] | None
+RunJob = Callable[[ChannelJob, Place, AskKnown], Awaitable[Result]]
 
 
 @asynccontextmanager
@@ -123,7 +123,7 @@ async def channel_runner(feeds: int, settings: FetchSettings) -> AsyncIterator[R
         # aiohttp takes 0.1 s to import: with workers, only they need it.
         from .fetch import Fetcher
 
-        async def run_here(job: ChannelJob, place: Place, known: Known) -> Result:
+        async def run_here(job: ChannelJob, place: Place, known: AskKnown) -> Result:
             async def known_now() -> dict[str, ItemRecord]:
                 return known()
             return await fetch_and_update(fetcher, job, known and known_now, place)
@@ -149,7 +149,7 @@ class _Job:
     """A job handed to a worker, as the main process tracks it."""
 
     place: Place
-    known: Known
+    known: AskKnown
     done: asyncio.Future[Result]
     regain: asyncio.Task[None] | None = None   # getting its place back after a backoff
 
@@ -297,7 +297,7 @@ class WorkerPool:
             for parts in started:
                 await self._watch(parts)
 
-    async def run(self, job: ChannelJob, place: Place, known: Known) -> Result:
+    async def run(self, job: ChannelJob, place: Place, known: AskKnown) -> Result:
         if len(self._workers) < self.size and self._respawns > 0:  # one died: replace it
             await self.start()
         if not self._workers:
