@@ -121,9 +121,26 @@ def test_sanitized_output_still_gets_image_fixes():
     assert result.lead_image == "https://news.example/a.jpg"
 
 
-def test_video_iframe_kept():
-    body = '<iframe src="https://player.example/v/1" allowfullscreen></iframe>'
+@pytest.mark.parametrize("src", ["https://www.youtube.com/embed/x1", "https://player.bilibili.com/player.html?bvid=1",
+                                 "https://v.qq.com/txp/iframe/player.html?vid=x"])
+def test_player_frames_kept(src):
+    body = f'<p>a</p><iframe src="{src}" allowfullscreen></iframe>'
     assert clean_body(body, BASE).html == body
+
+
+@pytest.mark.parametrize("src", ["https://player.example/v/1", "http://www.youtube.com/embed/x",
+                                 "https://127.0.0.1/x", "https://[::1]/x", "https://youtube.com.evil.example/x"])
+def test_other_frames_become_links(src):
+    result = clean_body(f'<p>a</p><iframe src="{src}"></iframe><p>b</p>', BASE)
+    assert "<iframe" not in result.html and result.html.startswith("<p>a</p>") and result.html.endswith("<p>b</p>")
+    public = not any(h in src for h in ("127.0.0.1", "[::1]"))
+    assert (f'<a href="{src}">' in result.html) == public
+
+
+def test_frames_allowed_by_the_operator():
+    from newsmirror.clean import CleanPolicy
+    body = '<iframe src="https://player.example/v/1"></iframe>'
+    assert clean_body(body, BASE, policy=CleanPolicy(iframe_hosts=("player.example",))).html == body
 
 
 def test_fix_images_without_images_is_identity():

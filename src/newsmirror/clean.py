@@ -2,28 +2,37 @@
 
 Two tools with two jobs:
 
-* the *decision* whether a body can run script is made on a real HTML5 parse (lexbor, through
-  selectolax) of the exact text that will be published, so it sees what a browser sees;
-* the *edits* a safe body needs (``referrerpolicy`` on images, lazy ``data-src`` promoted to
-  ``src``, relative URLs resolved, the image proxy) are splices into the original text at the
-  positions of the tags, so every byte that needs no change stays as served (FORMAT.md §1).
+* the *decision* whether a body is safe is made on a real HTML5 parse (lexbor, through
+  selectolax) of the body in its place in a page: wrapped as it is published and followed by
+  more markup, so that a body cut off inside a tag, a comment or a ``<style>``, or one that
+  leaves elements open or closes the page's, is seen as the browser will see it;
+* the *edits* (``referrerpolicy`` on images, lazy ``data-src`` promoted to ``src``, relative
+  URLs resolved, the image proxy; and the repairs: a cut-off tail dropped, open elements
+  closed, frames that are not players made links, styling that reaches outside the body or
+  private URLs removed) are splices into the original text at the positions of the tags, so
+  every byte that needs no change stays as served (FORMAT.md §1). The positions come from a
+  small tokenizer here; whatever it misreads, the parse checks the result again.
 
-A body that is not safe as served goes through the nh3 (ammonia) sanitiser, whose output is
-checked again; it is the only case in which markup is re-serialised.
+A body that runs script, or that the repairs do not make safe, goes through the nh3 (ammonia)
+sanitiser, whose output is checked again; only then is markup re-serialised. What even that
+does not make safe is published as text.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from typing import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .styles import declarations_allowed, filter_declarations, stylesheet_allowed
 from .types import CleanBody
+from .urls import browser_host, ip_literal, is_private_host, is_private_url
 
 REFERRER_POLICY = ' referrerpolicy="no-referrer"'
 
@@ -41,8 +50,8 @@ _URL_ATTRIBUTES = frozenset("""
 _SRCSET_ATTRIBUTES = frozenset(("srcset", "imagesrcset"))
 _SAFE_SCHEMES = frozenset(("http", "https", "mailto", "tel", "ftp", "magnet", "sms"))
 _IMAGE_ELEMENTS = frozenset(("img", "source", "picture"))
-# What ``<iframe>`` may carry: a video player from another origin runs there, not in our page.
-_IFRAME_SCHEMES = frozenset(("http", "https"))
+# Attributes whose URL the browser loads without a click.
+_LOADING_ATTRIBUTES = frozenset("src poster background data lowsrc dynsrc codebase".split())
 _URL_STRIP = re.compile(r"[\x00-\x20\x7f]+")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 _CSS_DANGER = re.compile(r"expression\(|javascript:|vbscript:|-moz-binding|behavior:|@import|url\(\s*['\"]?\s*data:(?!image/)")
@@ -50,9 +59,42 @@ _CSS_NOISE = re.compile(r"/\*.*?\*/|\\|\s", re.S)
 _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
 
 
+# ------------------------------------------------------------------------------ the policy
+
+# Video and audio players a page may frame: a player from another origin runs there, not in our
+# page. Matched on the host and its subdomains; https only.
+DEFAULT_IFRAME_HOSTS = (
+    "youtube.com", "youtube-nocookie.com", "player.vimeo.com", "dailymotion.com",
+    "player.twitch.tv", "w.soundcloud.com", "open.spotify.com", "embed.music.apple.com",
+    "bandcamp.com", "www.tiktok.com", "embed.ted.com",
+    "player.bilibili.com", "v.qq.com", "player.youku.com", "open.iqiyi.com", "www.ixigua.com",
+    "music.163.com", "www.acfun.cn", "tv.sohu.com", "player.video.iqiyi.com",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanPolicy:
+    """What the operator allows beyond the built-in rules (``[clean]``)."""
+
+    iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
+
+    def frame_allowed(self, url: str) -> bool:
+        """An https player on an allowed host; never a private host."""
+        if not url.strip().lower().startswith("https:"):
+            return False
+        host = browser_host(url)
+        if host is None or ip_literal(host) is not None or is_private_host(host):
+            return False
+        return any(host == allowed or host.endswith("." + allowed) for allowed in self.iframe_hosts)
+
+
+DEFAULT_POLICY = CleanPolicy()
+
+
 # ------------------------------------------------------------------------------ the decision
 
 def _url_is_safe(value: str, element: str, attribute: str) -> bool:
+    """Whether a URL attribute's scheme can run nothing (frames have their own rule)."""
     if value.startswith(("https://", "http://")):
         return True  # the usual case, and what the full check below concludes for it
     url = _URL_STRIP.sub("", value).lower()
@@ -60,11 +102,14 @@ def _url_is_safe(value: str, element: str, attribute: str) -> bool:
     if match is None:
         return not url.startswith(("&", "%"))  # relative, or an entity-trick we refuse outright
     scheme = match.group(1)
-    if element == "iframe":
-        return scheme in _IFRAME_SCHEMES
     if scheme == "data":
         return element in _IMAGE_ELEMENTS and attribute in ("src", "srcset") and url.startswith("data:image/")
     return scheme in _SAFE_SCHEMES
+
+
+def loads_safely(url: str) -> bool:
+    """A URL that the browser loads without a click: nothing private, no script."""
+    return not is_private_url(url) and _url_is_safe(url, "img", "src")
 
 
 def css_is_safe(css: str) -> bool:
@@ -79,27 +124,88 @@ def _srcset_urls(value: str) -> Iterator[str]:
             yield candidate.split()[0]
 
 
-def unsafe_reason(markup: str) -> str | None:
-    """Why this HTML could run script or navigate away when put in a page, or ``None``."""
-    return _inspect(markup)[0]
+def unsafe_reason(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> str | None:
+    """Why this HTML is not safe to publish inside a page, or ``None``."""
+    return _inspect(markup, policy).problem
+
+
+# What a problem takes: a structural one (markup cut off at the end, elements left open, end
+# tags that close the page's elements) and styling, frames or private URLs can be repaired in
+# place; anything that runs script goes to the sanitiser.
+STRUCTURE, REPAIR, UNSAFE = "structure", "repair", "unsafe"
 
 
 @dataclass(slots=True)
 class _Inspection:
     """What the HTML5 parse saw, besides the verdict."""
 
+    problem: str | None = None
+    kind: str | None = None
+    structural: bool = False  # cut off, left open or closing the page's elements (and maybe worse)
     subtle: bool = False   # comments, bogus comments, raw-text or RCDATA elements
     edited: int = 0        # <img> and <a> elements: the tags fix_images may edit
+    names: set[str] = field(default_factory=set)   # the body's classes (.x) and ids (#x)
+
+    def fail(self, kind: str, problem: str) -> _Inspection:
+        if self.kind is None or _SEVERITY[kind] > _SEVERITY[self.kind]:
+            self.kind, self.problem = kind, problem
+        return self
 
 
-def _inspect(markup: str) -> tuple[str | None, _Inspection]:
-    """(why the HTML is unsafe or ``None``, what else the parse saw).
+_SEVERITY = {STRUCTURE: 0, REPAIR: 1, UNSAFE: 2}
+
+# The body is parsed where it will be published: in a <div> nested in the containers a theme may
+# put it in (each an element that a stray end tag in the body could close), followed by the
+# <div>'s end tag and a marker element. The marker's id is random, so a body cannot forge it.
+# Only if the tokenizer is in the data state at the body's end is "</div>" an end tag; only if
+# the body closed what it opened and closed nothing else does the marker land right after the
+# <div>, in the innermost container, with no formatting element reconstructed around it.
+_MARK = f"nm{secrets.token_hex(8)}"
+_CONTAINERS = ("article", "main", "section", "aside", "nav", "header", "footer", "blockquote",
+               "figure", "figcaption", "details", "summary", "fieldset", "center", "address",
+               "dialog", "dir", "hgroup", "search", "h2", "menu", "ol", "ul", "dl")
+_BODY_OPEN = f'<div id="{_MARK}c">'
+_IN_PAGE = "<!DOCTYPE html><html><head></head><body>" + "".join(f"<{t}>" for t in _CONTAINERS) + _BODY_OPEN
+_BODY_CLOSE = f'</div><i id="{_MARK}e"></i>'
+
+
+def _context_body(tree: LexborHTMLParser) -> LexborNode | None:
+    """The body's wrapper <div> if the body left the page around it as it found it."""
+    if tree.root.attributes or tree.body is None or tree.body.attributes:
+        return None  # <html> or <body> tags in the body gave the page's elements attributes
+    node = tree.body
+    for _ in _CONTAINERS:
+        node = node.child
+        if node is None or node.next is not None or node.attributes:
+            return None  # something escaped into a container, or the chain was broken
+    wrapper = node.child
+    marker = wrapper.next if wrapper is not None else None
+    if (wrapper is None or wrapper.tag != "div" or wrapper.attributes != {"id": _MARK + "c"}
+            or marker is None or marker.tag != "i" or marker.next is not None
+            or marker.child is not None or marker.attributes != {"id": _MARK + "e"}):
+        return None
+    return wrapper
+
+
+def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
+    """The verdict on a body, from the HTML5 parse of the body in its place in a page.
 
     Subtleties are what takes an HTML5 tokenizer beyond plain text, start tags and end tags.
     """
-    tree = LexborHTMLParser(markup)
     seen = _Inspection()
-    for node in tree.root.traverse(include_text=False):
+    if _MARK in markup:
+        return seen.fail(UNSAFE, "forged context marker")
+    tree = LexborHTMLParser(_IN_PAGE + markup + _BODY_CLOSE)
+    wrapper = _context_body(tree)
+    # A "<" at the very end is text here, but would open a tag before whatever came next.
+    if wrapper is None or markup.endswith("<"):
+        seen.structural = True
+        seen.fail(STRUCTURE, "markup left open or closing the page's elements")
+        wrapper = tree.body  # inspect what there is all the same: it decides the remedy
+        if wrapper is None:
+            return seen
+    styles: list[str] = []
+    for node in wrapper.traverse(include_text=False):
         tag = node.tag
         if tag is None or tag in _SPECIAL_TAGS:  # one set lookup for the usual <p>, <span>…
             if tag is None or tag == "-comment" or tag in _RAW_TEXT:
@@ -109,11 +215,17 @@ def _inspect(markup: str) -> tuple[str | None, _Inspection]:
             elif tag in _TAGS_WE_EDIT:
                 seen.edited += 1
             if tag in _FORBIDDEN_ELEMENTS:
-                return f"<{tag}> element", seen
-            if tag == "style" and not css_is_safe(node.text(deep=True) or ""):
-                return "<style> with script", seen
-            if tag == "iframe" and "srcdoc" in node.attributes:
-                return "<iframe srcdoc>", seen
+                return seen.fail(UNSAFE, f"<{tag}> element")
+            if tag == "style":
+                css = node.text(deep=True) or ""
+                if not css_is_safe(css):
+                    return seen.fail(UNSAFE, "<style> with script")
+                styles.append(css)
+            elif tag == "iframe":
+                if "srcdoc" in node.attributes:
+                    return seen.fail(UNSAFE, "<iframe srcdoc>")
+                if not policy.frame_allowed(node.attributes.get("src") or ""):
+                    seen.fail(REPAIR, "a frame that is not an allowed player")
         attributes = node.attributes
         if not attributes:
             continue
@@ -122,18 +234,34 @@ def _inspect(markup: str) -> tuple[str | None, _Inspection]:
             value = value or ""
             # An event attribute left empty (RSSHub's bare ``onclick``) runs nothing.
             if name.startswith("on") and value.strip():
-                return f"{name} attribute", seen
-            if name in _URL_ATTRIBUTES and not _url_is_safe(value, tag, name):
-                return f"{tag} {name}={value[:40]!r}", seen
-            if name in _SRCSET_ATTRIBUTES and not all(
-                _url_is_safe(url, tag, "srcset") for url in _srcset_urls(value)
-            ):
-                return f"{tag} {name}={value[:40]!r}", seen
-            if name == "style" and not css_is_safe(value):
-                return "style attribute with script", seen
+                return seen.fail(UNSAFE, f"{name} attribute")
             if name == "srcdoc" or name.startswith("xlink:"):
-                return f"{name} attribute", seen
-    return None, seen
+                return seen.fail(UNSAFE, f"{name} attribute")
+            if name in _URL_ATTRIBUTES:
+                if tag != "iframe" and not _url_is_safe(value, tag, name):
+                    return seen.fail(UNSAFE, f"{tag} {name}={value[:40]!r}")
+                if name in _LOADING_ATTRIBUTES and is_private_url(value):
+                    seen.fail(REPAIR, f"{tag} {name} loads a private address")
+            elif name in _SRCSET_ATTRIBUTES:
+                for url in _srcset_urls(value):
+                    if not _url_is_safe(url, tag, "srcset"):
+                        return seen.fail(UNSAFE, f"{tag} {name}={value[:40]!r}")
+                    if is_private_url(url):
+                        seen.fail(REPAIR, f"{tag} {name} loads a private address")
+            elif name == "style":
+                if not css_is_safe(value):
+                    seen.fail(REPAIR, "style attribute with script")
+                elif not declarations_allowed(value, loads_safely):
+                    seen.fail(REPAIR, "style that reaches outside the body")
+            elif name == "class":
+                seen.names.update("." + word for word in value.split())
+            elif name == "id":
+                seen.names.add("#" + value)
+    if styles:
+        names = frozenset(seen.names)
+        if not all(stylesheet_allowed(css, names, loads_safely) for css in styles):
+            seen.fail(REPAIR, "<style> rules that reach outside the body")
+    return seen
 
 
 # ------------------------------------------------------------------------------ the fallback
@@ -163,25 +291,29 @@ _SANITIZER_ATTRIBUTES = {
 }
 
 
-def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
-    if attribute == "style" and not css_is_safe(value):
-        return None
-    if attribute in ("src", "href", "poster", "cite") and not _url_is_safe(value, element, attribute):
-        return None
-    if attribute == "srcset" and not all(_url_is_safe(u, element, "srcset") for u in _srcset_urls(value)):
-        return None
-    return value
-
-
-def sanitize(markup: str) -> str:
+def sanitize(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> str:
     """Remove everything that could run script, keeping ordinary article markup."""
+    def keep(element: str, attribute: str, value: str) -> str | None:
+        if attribute == "style":
+            return (filter_declarations(value, loads_safely) or None) if css_is_safe(value) else None
+        if element == "iframe" and attribute == "src":
+            return value if policy.frame_allowed(value) else None
+        if attribute in ("src", "href", "poster", "cite") and not _url_is_safe(value, element, attribute):
+            return None
+        if attribute in ("src", "poster") and is_private_url(value):
+            return None
+        if attribute == "srcset" and not all(_url_is_safe(u, element, "srcset") and not is_private_url(u)
+                                             for u in _srcset_urls(value)):
+            return None
+        return value
+
     return nh3.clean(
         markup,
         tags=set(_SANITIZER_TAGS),
         attributes={k: set(v) for k, v in _SANITIZER_ATTRIBUTES.items()},
         generic_attribute_prefixes={"data-"},
         url_schemes=set(_SAFE_SCHEMES),
-        attribute_filter=_filter_attribute,
+        attribute_filter=keep,
         strip_comments=True,
         link_rel="noopener noreferrer",
     )
@@ -223,13 +355,22 @@ _COMMENT_END = re.compile(r"--!?>")
 _BARE_TAG = re.compile(rf"</?([a-zA-Z][^{_SPACE}/>]*)>")
 
 
-def iter_start_tags(markup: str) -> Iterator[_StartTag]:
-    """Start tags as an HTML5 tokenizer sees them, skipping comments and raw-text content."""
+def iter_start_tags(markup: str, unterminated: list[int] | None = None) -> Iterator[_StartTag]:
+    """Start tags as an HTML5 tokenizer sees them, skipping comments and raw-text content.
+
+    If the text ends inside a tag, a comment or a raw-text element, where that construct starts
+    is appended to ``unterminated``."""
+    def cut_off(at: int) -> None:
+        if unterminated is not None:
+            unterminated.append(at)
+
     i, n = 0, len(markup)
     while True:
         i = markup.find("<", i)
-        if i < 0 or i + 1 >= n:
+        if i < 0:
             return
+        if i + 1 >= n:
+            return cut_off(i)
         nxt = markup[i + 1]
         if nxt == "!" and markup.startswith("<!--", i):
             j = i + 4
@@ -237,11 +378,15 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
                 i = markup.find(">", j) + 1
                 continue
             end = _COMMENT_END.search(markup, j)
-            i = n if end is None else end.end()
+            if end is None:
+                return cut_off(i)
+            i = end.end()
             continue
         if nxt in "!?" or (nxt == "/" and not markup[i + 2:i + 3].isalpha()):
             j = markup.find(">", i + 2)  # bogus comment
-            i = n if j < 0 else j + 1
+            if j < 0:
+                return cut_off(i)
+            i = j + 1
             continue
         if not nxt.isascii() or not (nxt.isalpha() or nxt == "/"):
             i += 1
@@ -254,21 +399,25 @@ def iter_start_tags(markup: str) -> Iterator[_StartTag]:
                 yield _StartTag(name, simple.start(), i, i - 1, [])
                 if name in _RAW_TEXT:
                     i = _raw_text_end(markup, name, i)
+                    if i == n:
+                        return cut_off(simple.start())
             continue
         if nxt == "/":
             # an end tag, which may carry (ignored) attributes with quoted ">" in them
             tag = _scan_start_tag(markup, i + 1)
             if tag is None:
-                return
+                return cut_off(i)
             i = tag.end
             continue
         tag = _scan_start_tag(markup, i)
         if tag is None:
-            return
+            return cut_off(i)
         yield tag
         i = tag.end
         if tag.name in _RAW_TEXT:
             i = _raw_text_end(markup, tag.name, i)
+            if i == n:
+                return cut_off(tag.start)
 
 
 def _raw_text_end(markup: str, name: str, start: int) -> int:
@@ -379,7 +528,7 @@ def fix_images(markup: str, base_url: str | None, image_proxy: str = "",
                 lazy = tag.get(lazy_name)
                 if lazy is not None and lazy.value and lazy.value.strip():
                     candidate = _absolute(html.unescape(lazy.value).strip(), base_url)
-                    if _is_http(candidate):
+                    if _is_http(candidate) and not is_private_url(candidate):
                         url = proxied_image(candidate, image_proxy)
                         new = f' src="{html.escape(url)}"'
                         if src is not None:  # an empty src="" is replaced in place
@@ -439,25 +588,137 @@ def _apply(markup: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+# ------------------------------------------------------------------------------ the repairs
+
+def _close_open_elements(markup: str) -> str:
+    """The end tags that close what the body leaves open, innermost first: read off the parse
+    as the ancestors of a marker put at the body's end ("" if the marker is not in the body)."""
+    tree = LexborHTMLParser(_IN_PAGE + markup + f'<i id="{_MARK}p"></i>')
+    marker = tree.css_first(f"i#{_MARK}p")
+    closers: list[str] = []
+    node = marker.parent if marker is not None else None
+    while node is not None and node.attributes.get("id") != _MARK + "c":
+        closers.append(f"</{node.tag}>")
+        node = node.parent
+    return "".join(closers) if node is not None else ""
+
+
+def _repair_structure(markup: str) -> str:
+    """The body with a construct cut off at its end dropped and open elements closed."""
+    cut: list[int] = []
+    for _ in iter_start_tags(markup, cut):
+        pass
+    if cut:
+        markup = markup[:cut[0]]
+    return markup + _close_open_elements(markup)
+
+
+def _element_end(markup: str, tag: _StartTag) -> int:
+    """Where a raw-text element (<style>, <iframe>) that starts with ``tag`` ends."""
+    close = _raw_text_end(markup, tag.name, tag.end)
+    end = markup.find(">", close)
+    return len(markup) if end < 0 else end + 1
+
+
+def _frame_link(url: str) -> str:
+    if url.startswith(("https://", "http://")) and not is_private_url(url):
+        escaped = html.escape(url)
+        return f'<p><a href="{escaped}">{escaped}</a></p>'
+    return ""
+
+
+def _repair_content(markup: str, names: frozenset[str], policy: CleanPolicy) -> str:
+    """Frames that are not allowed players become links, styling that reaches outside the body
+    loses the declarations or rules that do, and what would load a private address goes."""
+    edits: list[tuple[int, int, str]] = []
+    for tag in iter_start_tags(markup):
+        if tag.name == "style":
+            end = _element_end(markup, tag)
+            css = markup[tag.end:_raw_text_end(markup, "style", tag.end)]
+            if not (css_is_safe(css) and stylesheet_allowed(css, names, loads_safely)):
+                edits.append((tag.start, end, ""))
+            continue
+        if tag.name == "iframe":
+            src = tag.get("src")
+            url = html.unescape(src.value or "") if src is not None else ""
+            if not policy.frame_allowed(url):
+                edits.append((tag.start, _element_end(markup, tag), _frame_link(url.strip())))
+            continue
+        for attribute in tag.attributes:
+            if attribute.value is None:
+                continue
+            value = html.unescape(attribute.value)
+            if attribute.name == "style":
+                kept = filter_declarations(value, loads_safely) if css_is_safe(value) else ""
+                if kept != value:
+                    edits.append(_set_value(attribute, kept))
+            elif attribute.name in _LOADING_ATTRIBUTES or attribute.name in _SRCSET_ATTRIBUTES:
+                urls = _srcset_urls(value) if attribute.name in _SRCSET_ATTRIBUTES else (value,)
+                if any(is_private_url(url) for url in urls):
+                    if tag.name == "img" and attribute.name == "src":
+                        edits.append((tag.start, tag.end, ""))
+                        break
+                    edits.append(_set_value(attribute, ""))
+    return _apply(markup, _outermost(edits)) if edits else markup
+
+
+def _set_value(attribute: _Attribute, value: str) -> tuple[int, int, str]:
+    escaped = html.escape(value)
+    if attribute.quoted:
+        return attribute.value_start, attribute.value_end, escaped
+    return attribute.value_start, attribute.value_end, f'"{escaped}"'
+
+
+def _outermost(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The edits without those inside another (an attribute of a tag that goes as a whole)."""
+    edits.sort(key=lambda e: (e[0], -e[1]))
+    kept: list[tuple[int, int, str]] = []
+    for edit in edits:
+        if kept and edit[0] < kept[-1][1]:
+            continue
+        kept.append(edit)
+    return kept
+
+
 # ------------------------------------------------------------------------------ together
 
-def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "") -> CleanBody:
+def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "",
+               policy: CleanPolicy = DEFAULT_POLICY) -> CleanBody:
     """The body as it will be published, and its lead image (``None`` if it has no image)."""
-    sanitized = False
-    reason, seen = _inspect(markup)
-    if reason is not None:
-        markup = sanitize(markup)
-        sanitized = True
-    fixed, lead = fix_images(markup, base_url, image_proxy, None if sanitized else seen)
-    # The edits are escaped URLs and one attribute, spliced where our tokenizer saw a tag. On a
-    # body made only of text, tags and end tags it reads tags exactly as the HTML5 tokenizer
-    # does, so the safe verdict carries over; anywhere subtler, the result is parsed again.
-    recheck = fixed is not markup and (sanitized or seen.subtle)
-    if recheck and unsafe_reason(fixed) is not None:
-        # The edits only add http(s) URLs and one attribute; if the result still is not safe the
-        # text fooled our tokenizer, so publish the sanitiser's canonical form instead.
-        fixed, lead = fix_images(sanitize(fixed), base_url, image_proxy)
-        sanitized = True
-        if unsafe_reason(fixed) is not None:
-            fixed, lead = html.escape(markup), None
+    safe, seen, sanitized = make_safe(markup, policy)
+    fixed, lead = fix_images(safe, base_url, image_proxy, seen)
+    # The edits are escaped public URLs and one attribute, spliced where our tokenizer saw a
+    # tag. On a body made only of text, tags and end tags it reads tags exactly as the HTML5
+    # tokenizer does, so the verdict carries over; anywhere subtler, the result is parsed again.
+    if fixed is not safe and (seen is None or seen.subtle) and unsafe_reason(fixed, policy):
+        fixed, seen, sanitized = make_safe(fixed, policy)
+        fixed, lead = fix_images(fixed, base_url, image_proxy, None)
+        if unsafe_reason(fixed, policy) is not None:
+            fixed, lead, sanitized = html.escape(markup), None, True
     return CleanBody(html=fixed, lead_image=lead, sanitized=sanitized)
+
+
+def make_safe(markup: str, policy: CleanPolicy = DEFAULT_POLICY
+              ) -> tuple[str, _Inspection | None, bool]:
+    """(the body safe to publish, its inspection if it kept its markup as served, whether it
+    had to change). Each repair is checked by a new parse; what repairs cannot fix is
+    sanitised, and what is still not safe then is published as text."""
+    seen = _inspect(markup, policy)
+    if seen.problem is None:
+        return markup, seen, False
+    repaired = markup
+    if seen.structural:
+        repaired = _repair_structure(repaired)
+        seen = _inspect(repaired, policy)
+    if seen.kind == REPAIR:
+        repaired = _repair_content(repaired, frozenset(seen.names), policy)
+        seen = _inspect(repaired, policy)
+    if seen.problem is None:
+        return repaired, None, True
+    # The sanitiser's output is canonical HTML, which our tokenizer reads right: frames become
+    # links there too.
+    sanitized = sanitize(repaired, policy)
+    sanitized = _repair_content(sanitized, frozenset(_inspect(sanitized, policy).names), policy)
+    if unsafe_reason(sanitized, policy) is None:
+        return sanitized, None, True
+    return html.escape(markup), None, True

@@ -58,8 +58,17 @@ class Channel:
     max_items: int
     include: re.Pattern[str] | None = None
     exclude: re.Pattern[str] | None = None
+    # The RSSHub instance's access key ([rsshub] key): sent with the request, never written.
+    access_key: str = field(default="", repr=False)
 
     __reduce__ = reduce_by_slots  # each job carries its channel to a worker
+
+    @property
+    def fetch_url(self) -> str:
+        """The URL as requested: with the access key, if the channel's instance needs one."""
+        if not self.access_key:
+            return self.url
+        return self.url + ("&" if urlsplit(self.url).query else "?") + urlencode({"key": self.access_key})
 
     @property
     def key(self) -> str:
@@ -78,6 +87,7 @@ class RSSHubSettings:
     base: str = DEFAULT_RSSHUB_BASE
     catalog: str = ""             # docs page or folder, metadata JSON, URL; "" = the instance
     language: str = "zh"          # of the category labels taken from route metadata
+    key: str = field(default="", repr=False)  # the instance's access key (ACCESS_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +107,20 @@ class SiteSettings:
     language: str = "zh-CN"
     templates: Path | None = None  # a folder whose files override the bundled templates
     search: bool = True           # a Pagefind full-text index
+    sources: bool = True          # publish sources.opml (the public feeds, without secrets)
 
     @property
     def root(self) -> str:
         """The path the site lives under ("/", or "/news/" for https://example.org/news/)."""
         path = urlsplit(self.base_url).path if self.base_url else "/"
         return path if path.endswith("/") else path + "/"
+
+
+@dataclass(frozen=True, slots=True)
+class CleanSettings:
+    """What a published body may keep beyond the built-in rules."""
+
+    iframe_hosts: tuple[str, ...] | None = None   # None: the built-in players (clean.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +142,7 @@ class Config:
     routes: tuple[RouteEntry, ...] = field(default_factory=tuple)
     health: HealthSettings = HealthSettings()
     site: SiteSettings = SiteSettings()
+    clean: CleanSettings = CleanSettings()
 
     @property
     def public_dir(self) -> Path:
@@ -131,10 +150,11 @@ class Config:
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "rsshub": {"base": str, "catalog": str, "language": str},
+    "rsshub": {"base": str, "catalog": str, "language": str, "key": str},
+    "clean": {"iframe_hosts": list},
     "health": {"failing_after": int, "stale_days": (int, float)},
     "site": {"enabled": bool, "title": str, "base_url": str, "per_page": int, "language": str,
-             "templates": str, "search": bool},
+             "templates": str, "search": bool, "sources": bool},
     "output": {
         "dir": str, "state": str, "image_proxy": str, "max_items": int, "retention": str,
     },
@@ -196,7 +216,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     language = hub.get("language", "zh")
     if language not in ("zh", "en"):
         raise ConfigError(f"{where}: [rsshub] language must be 'zh' or 'en', not {language!r}")
-    rsshub = RSSHubSettings(base=base, catalog=hub.get("catalog", ""), language=language)
+    rsshub = RSSHubSettings(base=base, catalog=hub.get("catalog", ""), language=language,
+                            key=hub.get("key", ""))
     health = HealthSettings(
         failing_after=_positive(tables["health"].get("failing_after", 3),
                                 f"{where}: [health] failing_after"),
@@ -229,15 +250,17 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     )
 
     site = _site(tables["site"], folder, where)
+    clean = _clean(tables["clean"], where)
     channels: list[Channel] = []
     for number, entry in enumerate(_array(data, "channel", where), 1):
-        channels.append(_channel(entry, f"{where}: channel #{number}", base, folder,
+        channels.append(_channel(entry, f"{where}: channel #{number}", rsshub, folder,
                                  output.max_items))
     routes: list[RouteEntry] = []
     for number, entry in enumerate(_array(data, "route", where), 1):
         routes.append(_route_entry(entry, number, where))
     config = Config(path=path, rsshub=rsshub, output=output, fetch=fetch,
-                    channels=tuple(channels), routes=tuple(routes), health=health, site=site)
+                    channels=tuple(channels), routes=tuple(routes), health=health, site=site,
+                    clean=clean)
     if not routes:
         _check_unique(_named_channels(config.channels), where)
     return config
@@ -267,11 +290,11 @@ def expand_routes(config: Config,
                 entry.setdefault(level, value)
         entry["url"] = "rsshub:" + path
         named.append((f"route #{route.number}",
-                      _channel(entry, ctx, config.rsshub.base, folder, config.output.max_items)))
+                      _channel(entry, ctx, config.rsshub, folder, config.output.max_items)))
     _check_unique(named, where)
     return Config(path=config.path, rsshub=config.rsshub, output=config.output,
                   fetch=config.fetch, channels=tuple(channel for _, channel in named),
-                  health=config.health, site=config.site)
+                  health=config.health, site=config.site, clean=config.clean)
 
 
 def _named_channels(channels: Iterable[Channel]) -> list[tuple[str, Channel]]:
@@ -312,8 +335,21 @@ def _site(table: dict[str, Any], folder: Path, where: str) -> SiteSettings:
         per_page=_positive(table.get("per_page", 20), f"{where}: [site] per_page"),
         language=table.get("language", "zh-CN"),
         templates=_resolve_path(templates, folder) if templates else None,
-        search=table.get("search", True),
+        search=table.get("search", True), sources=table.get("sources", True),
     )
+
+
+def _clean(table: dict[str, Any], where: str) -> CleanSettings:
+    hosts = table.get("iframe_hosts")
+    if hosts is None:
+        return CleanSettings()
+    from .urls import ip_literal, is_private_host
+    for host in hosts:
+        if (not isinstance(host, str) or not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", host)
+                or ip_literal(host) is not None or is_private_host(host)):
+            raise ConfigError(f"{where}: [clean] iframe_hosts: {host!r} is not a public host "
+                              "name (lower case, no scheme or path; no IP address or local name)")
+    return CleanSettings(iframe_hosts=tuple(hosts))
 
 
 def _array(data: dict[str, Any], name: str, where: str) -> list[Any]:
@@ -346,7 +382,7 @@ def _route_entry(entry: Any, number: int, where: str) -> RouteEntry:
     return RouteEntry(number, path, entry)
 
 
-def _channel(entry: Any, ctx: str, base: str, folder: Path, default_max: int) -> Channel:
+def _channel(entry: Any, ctx: str, rsshub: RSSHubSettings, folder: Path, default_max: int) -> Channel:
     if not isinstance(entry, dict):
         raise ConfigError(f"{ctx} must be a table")
     label = _printable("/".join(str(entry.get(k, "?")) for k in ("group", "site", "channel")))
@@ -364,7 +400,7 @@ def _channel(entry: Any, ctx: str, base: str, folder: Path, default_max: int) ->
                 "characters, or a leading '.' or '_' (Hexo skips such folders)"
             )
     try:
-        url = resolve_url(entry["url"], base, folder)
+        url = resolve_url(entry["url"], rsshub.base, folder)
     except ConfigError as exc:
         raise ConfigError(f"{ctx}: url {entry['url']!r}: {exc}") from None
     params = {key: entry[key] for key in RSSHUB_PARAMS if key in entry}
@@ -384,6 +420,7 @@ def _channel(entry: Any, ctx: str, base: str, folder: Path, default_max: int) ->
         max_items=_positive(entry.get("max_items", default_max), f"{ctx}: max_items"),
         include=_regex(entry.get("include"), f"{ctx}: include"),
         exclude=_regex(entry.get("exclude"), f"{ctx}: exclude"),
+        access_key=rsshub.key if url.startswith(rsshub.base + "/") else "",
     )
 
 

@@ -32,7 +32,7 @@ log = logging.getLogger("newsmirror")
 
 OK, NOT_MODIFIED, FAILED, DEFERRED = "ok", "not modified", "failed", "deferred"
 # Bump when the post bytes for the same input change, so stored validators stop short-circuiting.
-OUTPUT_FORMAT = 1
+OUTPUT_FORMAT = 2
 
 
 @dataclass(slots=True)
@@ -90,7 +90,7 @@ def settings_hash(config: Config, channel: Channel) -> str:
     parts = (OUTPUT_FORMAT, channel.url, channel.key, channel.author, channel.max_items,
              channel.include.pattern if channel.include else None,
              channel.exclude.pattern if channel.exclude else None,
-             config.output.image_proxy, config.output.retention)
+             config.output.image_proxy, config.output.retention, config.clean.iframe_hosts)
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
@@ -120,7 +120,8 @@ class Mirror:
         limits = FetchLimits(self.config.fetch)
         output = self.config.output
         job_for = partial(ChannelJob, posts_dir=output.posts_dir, image_proxy=output.image_proxy,
-                          retention=output.retention, now=now, dry_run=dry_run)
+                          retention=output.retention, now=now, dry_run=dry_run,
+                          iframe_hosts=self.config.clean.iframe_hosts)
         # The lock first, so that no worker outlives it; then the workers, which import the HTTP
         # client while this opens the store and reads the states (nor do they inherit the
         # store's connection).

@@ -6,10 +6,12 @@ Nothing here touches the network, the disk or the database, so every rule is tes
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Iterable
+from urllib.parse import unquote, urlsplit
 
 from .config import Channel
 from .hexo import hexo_title
@@ -64,6 +66,34 @@ def select_entries(entries: Iterable[Entry], channel: Channel) -> list[tuple[str
             seen.add(identity)
             chosen.append((identity, entry))
     return chosen
+
+
+_MARKUP = re.compile(r"<[^>]*>?")
+_FALLBACK_CHARS = 40   # of the body's text, when an item has no title of its own
+
+
+def _visible_text(markup: str) -> str:
+    return " ".join(html.unescape(_MARKUP.sub(" ", markup)).split())
+
+
+def entry_title(entry: Entry) -> str:
+    """The item's title; for one without any (missing, empty, blank, markup only) a stable
+    stand-in: the first words of its body, else its link's last path segment, else its date."""
+    if _visible_text(entry.title):
+        return entry.title
+    text = _visible_text(entry.body)
+    if text:
+        if len(text) <= _FALLBACK_CHARS:
+            return text
+        cut = text[:_FALLBACK_CHARS]
+        # end at a word where the text has words (not in Chinese, which has no spaces)
+        cut = cut.rsplit(" ", 1)[0] if " " in cut[_FALLBACK_CHARS // 2:] else cut
+        return cut.rstrip() + "…"
+    if entry.link:
+        segment = unquote(urlsplit(entry.link).path.rstrip("/").rpartition("/")[2])
+        if segment.strip():
+            return segment.strip()
+    return entry.date_text.strip() if entry.date_text and entry.date_text.strip() else "untitled"
 
 
 def picsum_number(identity: str) -> int:

@@ -40,6 +40,7 @@ class ChannelJob:
     # What the store knows of the channel's items: asked for only once the feed has content, so
     # a run where feeds answer 304 reads and ships none of it.
     known: dict[str, ItemRecord] = field(default_factory=dict)
+    iframe_hosts: tuple[str, ...] | None = None   # [clean] iframe_hosts; None: the built-in ones
 
     __reduce__ = reduce_by_slots
 
@@ -72,8 +73,10 @@ async def fetch_and_update(
     of a large feed elsewhere (a thread), so the event loop goes on serving other downloads.
     """
     try:
-        fetched = await fetcher.fetch(job.channel.url, job.validators, gate)
+        fetched = await fetcher.fetch(job.channel.fetch_url, job.validators, gate)
     except FeedError as exc:
+        if job.channel.access_key and job.channel.access_key in str(exc):  # never recorded
+            return FeedError(str(exc).replace(job.channel.access_key, "***"))
         return exc
     except Exception:  # a bug (ours or the HTTP client's): in a worker, raising would lose the job
         return _internal_error()

@@ -15,7 +15,7 @@ import copy
 import html
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import charset_normalizer
 from lxml import etree
@@ -118,12 +118,27 @@ def _xml_input(data: bytes, content_type: str | None) -> bytes | str:
     return _XML_ILLEGAL.sub("", _XML_DECL.sub("", decode_document(data, content_type), count=1))
 
 
+# Character references to UTF-16 surrogates (D800-DFFF), which libxml2's recovering parser turns
+# into bytes that are not UTF-8: they become U+FFFD, as an HTML parser makes them.
+_SURROGATE_REFERENCE_PATTERN = (
+    r"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|553[0-9]{2}|55[4-9][0-9]{2}"
+    r"|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3]));")
+_SURROGATE_REFERENCE = re.compile(_SURROGATE_REFERENCE_PATTERN)
+_SURROGATE_REFERENCE_BYTES = re.compile(_SURROGATE_REFERENCE_PATTERN.encode("ascii"))
+
+
 def parse_xml(data: bytes, content_type: str | None = None) -> Any:
     """The root element of an XML document (feed, OPML), parsed with entities, DTDs and
     network access off. Raises :class:`FeedError`."""
     parser = etree.XMLParser(**_XML_PARSER_OPTIONS)
+    source = _xml_input(data, content_type)
+    if isinstance(source, bytes):
+        if b"&#" in source:
+            source = _SURROGATE_REFERENCE_BYTES.sub(b"&#xFFFD;", source)
+    elif "&#" in source:
+        source = _SURROGATE_REFERENCE.sub("&#xFFFD;", source)
     try:
-        root = etree.fromstring(_xml_input(data, content_type), parser)
+        root = etree.fromstring(source, parser)
     except etree.XMLSyntaxError as exc:
         raise FeedError(f"XML error: {exc.msg}") from None
     except ValueError as exc:  # lxml refusing its input outright (a cut-off declaration)
@@ -188,25 +203,38 @@ def _parse_rss(root: Any, url: str) -> ParsedFeed:
     items = list(_children(channel, "item")) if channel is not None else []
     if not items:
         items = list(_children(root, "item"))
+    title = _text(_child(channel, "title")).strip() if channel is not None else ""
+    return ParsedFeed(url=url, title=title, kind="rss", entries=_entries(items, _rss_entry))
+
+
+def _entries(items: Iterable[Any], read: Callable[[Any], Entry]) -> tuple[Entry, ...]:
+    """Each item read, but for one a recovering parse left unreadable: it must not cost the
+    feed its good items."""
     entries = []
     for item in items:
-        fields = _fields(item)
-        body = _text(fields.get("encoded"))  # content:encoded, the full text where there is one
-        if not body.strip():
-            body = _text(fields.get("description"))
-        date_text = _text(fields.get("pubDate")) or _text(fields.get("date")) or None
-        guid = _text(fields.get("guid")).strip() or item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-        entries.append(Entry(
-            title=_text(fields.get("title")).strip(),
-            link=_text(fields.get("link")).strip() or None,
-            guid=guid or None,
-            body=body,
-            date_text=date_text,
-            published=parse_date(date_text),
-            image=_rss_image(item),
-        ))
-    title = _text(_child(channel, "title")).strip() if channel is not None else ""
-    return ParsedFeed(url=url, title=title, kind="rss", entries=tuple(entries))
+        try:
+            entries.append(read(item))
+        except (UnicodeDecodeError, ValueError):
+            continue
+    return tuple(entries)
+
+
+def _rss_entry(item: Any) -> Entry:
+    fields = _fields(item)
+    body = _text(fields.get("encoded"))  # content:encoded, the full text where there is one
+    if not body.strip():
+        body = _text(fields.get("description"))
+    date_text = _text(fields.get("pubDate")) or _text(fields.get("date")) or None
+    guid = _text(fields.get("guid")).strip() or item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
+    return Entry(
+        title=_text(fields.get("title")).strip(),
+        link=_text(fields.get("link")).strip() or None,
+        guid=guid or None,
+        body=body,
+        date_text=date_text,
+        published=parse_date(date_text),
+        image=_rss_image(item),
+    )
 
 
 _MEDIA_TAGS = (f"{{{NS_MEDIA}}}content", f"{{{NS_MEDIA}}}thumbnail")
@@ -282,33 +310,34 @@ def _atom_link(entry: Any) -> str | None:
 
 
 def _parse_atom(root: Any, url: str) -> ParsedFeed:
-    entries = []
-    for entry in _children(root, "entry"):
-        content = _child(entry, "content")
-        body = _atom_text(content) if content is not None and content.get("src") is None else ""
-        if not body.strip():
-            body = _atom_text(_child(entry, "summary"))
-        date_text = None
-        for name in ("published", "issued", "updated", "modified", "created"):
-            date_text = _text(_child(entry, name)).strip() or None
-            if date_text:
-                break
-        image = None
-        for link in _children(entry, "link"):
-            if link.get("rel") == "enclosure" and (link.get("type") or "").startswith(_IMAGE_TYPES):
-                image = link.get("href")
-                break
-        entries.append(Entry(
-            title=_atom_plain(_child(entry, "title")),
-            link=_atom_link(entry),
-            guid=_text(_child(entry, "id")).strip() or None,
-            body=body,
-            date_text=date_text,
-            published=parse_date(date_text),
-            image=image or _rss_image(entry),
-        ))
     return ParsedFeed(url=url, title=_atom_plain(_child(root, "title")), kind="atom",
-                      entries=tuple(entries))
+                      entries=_entries(_children(root, "entry"), _atom_entry))
+
+
+def _atom_entry(entry: Any) -> Entry:
+    content = _child(entry, "content")
+    body = _atom_text(content) if content is not None and content.get("src") is None else ""
+    if not body.strip():
+        body = _atom_text(_child(entry, "summary"))
+    date_text = None
+    for name in ("published", "issued", "updated", "modified", "created"):
+        date_text = _text(_child(entry, name)).strip() or None
+        if date_text:
+            break
+    image = None
+    for link in _children(entry, "link"):
+        if link.get("rel") == "enclosure" and (link.get("type") or "").startswith(_IMAGE_TYPES):
+            image = link.get("href")
+            break
+    return Entry(
+        title=_atom_plain(_child(entry, "title")),
+        link=_atom_link(entry),
+        guid=_text(_child(entry, "id")).strip() or None,
+        body=body,
+        date_text=date_text,
+        published=parse_date(date_text),
+        image=image or _rss_image(entry),
+    )
 
 
 # ---------------------------------------------------------------------------------------- JSON
@@ -318,6 +347,8 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
         doc = json.loads(decode_document(data))
     except ValueError as exc:
         raise FeedError(f"not a feed: invalid JSON: {exc}") from None
+    except RecursionError:
+        raise FeedError("not a feed: JSON nested too deeply") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise FeedError("not a feed: JSON without a JSON Feed version")
     items = doc.get("items")

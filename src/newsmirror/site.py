@@ -27,7 +27,7 @@ import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -39,18 +39,20 @@ from markupsafe import Markup, escape
 from selectolax.lexbor import LexborHTMLParser
 
 from . import __version__
+from .clean import loads_safely, make_safe
 from .config import Config
 from .dates import parse_date
 from .decide import folder_name
 from .hexo import PostParts, read_post
 from .opml import export_opml
 from .store import Store
+from .urls import publishable_url
 from .write import channel_folder, write_and_close, write_atomic
 
 log = logging.getLogger("newsmirror")
 
 # Bump when the pages for the same input change (templates, markup): every page is rebuilt.
-SITE_FORMAT = 1
+SITE_FORMAT = 2
 # Entries per Atom feed, full text: the site's feed, and each group's, site's and channel's
 # (fewer: there are hundreds of them, and together they were a third of a full build's bytes).
 FEED_ITEMS = 20
@@ -153,7 +155,9 @@ def _build(config: Config, full: bool) -> BuildReport:
     with _long_lived_objects():
         cache = _load_cache(cache_path)
         if full or cache.get("settings") != settings or not public.is_dir():
-            cache = {"articles": {}, "pages": {}}
+            # Every page is rendered again, and a page the new settings no longer make (the
+            # OPML turned off, say) is still known, so that it goes.
+            cache = {"articles": {}, "pages": dict.fromkeys(cache.get("pages", {}), "")}
         articles, bodies = _collect(config, cache["articles"], report)
         report.articles = len(articles)
         shards = _search_shards(articles) if config.site.search else []
@@ -272,7 +276,8 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     site=channel.site, channel=channel.channel, title=record.title,
                     link=record.link if (record.link or "").startswith(("http://", "https://")) else None,
                     author=channel.author,
-                    date=_post_timestamp(parts.date, record.first_seen), image=parts.image,
+                    date=_post_timestamp(parts.date, record.first_seen),
+                    image=parts.image if loads_safely(parts.image) else "",
                     summary=_summary(body),
                     path=path, file="/".join((*levels, record.file)), seen=record.first_seen,
                     href=_url_path(path),
@@ -360,7 +365,9 @@ def _site_body(html: str) -> str:
         image.attrs["loading"] = "lazy"
         image.attrs["decoding"] = "async"
         image.attrs["referrerpolicy"] = "no-referrer"
-    return root.inner_html or ""
+    # Checked again as re-serialised, in its place in a page: a post written by an older
+    # version, or edited by hand, is published only as safe as a new one.
+    return make_safe(root.inner_html or "")[0]
 
 
 _BLOCK_END = re.compile(r"<(br|/p|/div|/li|/h[1-6]|/tr|/td|/blockquote|/pre)\b", re.I)
@@ -458,10 +465,13 @@ def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
                    title=labels["search"])
     yield page("404.html", "404.html", None, title=labels["not_found"])
 
-    # Only feeds a reader can subscribe to: a file:// URL would tell the world local paths.
-    public_feeds = [c for c in config.channels if c.url.startswith(("http://", "https://"))]
-    opml = export_opml(public_feeds, title=site.title).decode("utf-8")
-    yield page("sources.opml", "raw.txt", opml, text=opml)
+    if site.sources:
+        # Only feeds a reader can subscribe to, as they may be published: no file:// paths, no
+        # private instance, no access key or credentials.
+        public_feeds = [replace(c, url=url) for c in config.channels
+                        if (url := publishable_url(c.url)) is not None]
+        opml = export_opml(public_feeds, title=site.title).decode("utf-8")
+        yield page("sources.opml", "raw.txt", opml, text=opml)
     if site.base_url:
         listed = ["", *(a.path for a in articles), "categories/", "archives/"]
         yield page("sitemap.xml", "sitemap.xml", listed, urls=listed,

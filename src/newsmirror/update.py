@@ -9,12 +9,15 @@ two.
 
 from __future__ import annotations
 
-from .clean import clean_body, proxied_image
+from functools import lru_cache
+
+from .clean import DEFAULT_POLICY, CleanPolicy, clean_body, proxied_image
 from .dates import post_date
 from .decide import (
     Change,
     content_hash,
     decide_change,
+    entry_title,
     file_name,
     picsum_number,
     select_entries,
@@ -25,6 +28,7 @@ from .job import ChannelJob, ChannelUpdate
 from .parse import parse_feed
 from .store import ItemRecord, known_of
 from .types import Entry, Fetched
+from .urls import is_private_url, publishable_url
 from .write import Folder, channel_folder
 
 
@@ -57,15 +61,17 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         record = job.known.get(identity)
         picsum = record.picsum if record else picsum_number(identity)
         first_seen = record.first_seen if record else job.now
-        body = clean_body(entry.body, entry.link or fetched.url, job.image_proxy)
+        body = clean_body(entry.body, _base_url(entry, fetched), job.image_proxy,
+                          _policy(job.iframe_hosts))
         image = body.lead_image or _enclosure_image(entry.image, job.image_proxy) or picsum_url(picsum)
+        title = entry_title(entry)
         data = render_post(Post(
-            title=entry.title, group=channel.group, site=channel.site, channel=channel.channel,
+            title=title, group=channel.group, site=channel.site, channel=channel.channel,
             author=channel.author, date=post_date(entry.date_text, entry.published, first_seen),
             image=image, body=body.html,
         )).encode("utf-8")
         digest = content_hash(data)
-        name = record.file if record is not None else file_name(entry.title, identity, taken)
+        name = record.file if record is not None else file_name(title, identity, taken)
         taken.add(name.casefold())
         change = decide_change(None if record is None else known_of(record), digest,
                                record is not None and folder.exists(name))
@@ -74,7 +80,7 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         setattr(result, change.value, getattr(result, change.value) + 1)
         result.sanitized += body.sanitized
         result.records.append(ItemRecord(identity, name, digest, picsum, first_seen, job.now,
-                                         entry.title, entry.link))
+                                         title, entry.link))
     # An empty feed is more likely a hiccup upstream than the end of a channel: it removes nothing.
     if job.retention == "window" and chosen:
         current = {identity for identity, _ in chosen}
@@ -84,7 +90,20 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
                 folder.remove(job.known[identity].file)
 
 
+def _base_url(entry: Entry, fetched: Fetched) -> str | None:
+    """What the body's relative URLs resolve against: the item's link, else the feed's URL as
+    it may be published (no access key); never a private address."""
+    if entry.link and not is_private_url(entry.link):
+        return entry.link
+    return publishable_url(fetched.url)
+
+
+@lru_cache(maxsize=8)
+def _policy(iframe_hosts: tuple[str, ...] | None) -> CleanPolicy:
+    return DEFAULT_POLICY if iframe_hosts is None else CleanPolicy(iframe_hosts=iframe_hosts)
+
+
 def _enclosure_image(url: str | None, image_proxy: str) -> str | None:
-    if not url or not url.startswith(("http://", "https://")):
+    if not url or not url.startswith(("http://", "https://")) or is_private_url(url):
         return None
     return proxied_image(url, image_proxy)
