@@ -13,6 +13,7 @@ import html
 
 from conftest import Response, channel_toml, hexo_generate, new_hexo_site, newsmirror, rss, write_config
 from newsmirror.clean import clean_body
+from newsmirror.hexo import Post, render_post
 
 # {B} is the beacon: a statement that requests /fired/<n> from the test server.
 VECTORS = [
@@ -68,6 +69,13 @@ VECTORS = [
 ]
 # What only Hexo's Markdown renderer would turn into a link (text in HTML, a link in Markdown).
 MARKDOWN_VECTORS = [
+    # {F} is a beacon without spaces, which a Markdown link destination cannot hold
+    "\n\n[click](javascript:{F})\n\n",
+    "\n\na`b<span title=\"`<img src=x onerror={F}>\">x</span>",          # a code span hides a quote
+    "\n\n    <span title=\"\n\n<img src=x onerror={F}>\">y</span>",      # indented code does
+    "<span title=\"a\n\n<img src=x onerror={F}>\">z</span>",               # a blank line in a value
+    "\n\n\\<span title=\"\\\"><img src=x onerror={F}>\">e</span>",        # a backslash escape
+    "<span title=\"\n```\n\"><img src=x onerror={F}>\n```\n\">f</span>",  # a code fence (Hexo's)
     "\n\n[click](javascript:{B})\n\n",
     "\n\n[click][r]\n\n[r]: javascript:{B}\n\n",
     "\n\n<javascript:{B}>\n\n",
@@ -142,18 +150,33 @@ def test_cleaned_bodies_run_nothing(browser, server):
     assert len(raw_fired) >= len(VECTORS) // 3, sorted(raw_fired)
 
 
+def fetch_beacon(server, n: int) -> str:
+    """A beacon without spaces, quotes or slashes, which Markdown's grammar of inline HTML and
+    of link destinations takes as they are: a request for /fired/<n> on the page's own server."""
+    return f"fetch(String.fromCharCode({','.join(str(ord(c)) for c in f'/fired/{n}')}))"
+
+
 def test_hexo_pages_run_nothing(browser, server, tmp_path, node_modules):
     vectors = VECTORS + MARKDOWN_VECTORS
     items = "".join(
         f"<item><title>vector {n}</title><guid>v{n}</guid><link>https://news.example/v/{n}</link>"
         f"<pubDate>Sat, 22 Jan 2022 12:16:05 GMT</pubDate><description><![CDATA[<p>before</p>"
-        f"{vector.format(B=beacon(server, n))}<p>after</p>]]></description></item>"
+        f"{vector.format(B=beacon(server, n), F=fetch_beacon(server, n))}<p>after</p>]]></description></item>"
         for n, vector in enumerate(vectors))
     server.routes["/vectors"] = Response(200, rss(items))
     site = new_hexo_site(tmp_path / "site", node_modules)
     config = write_config(tmp_path, [channel_toml("安全", "XSS", "vectors", server.url("/vectors"),
                                                   f"max_items = {len(vectors)}\n")])
     assert newsmirror("run", "--config", str(config)).returncode == 0
+    # The control: the Markdown vectors written as posts uncleaned (2023, beacons from 1000 on),
+    # so that the harness is seen to catch what Hexo's Markdown makes of them.
+    control = site / "source" / "_posts" / "control"
+    control.mkdir(parents=True)
+    for n, vector in enumerate(MARKDOWN_VECTORS):
+        body = "<p>before</p>" + vector.format(B=beacon(server, 1000 + n), F=fetch_beacon(server, 1000 + n))
+        (control / f"c{n}.md").write_text(render_post(Post(
+            title=f"control {n}", group="control", site="c", channel="c", author="c",
+            date="Sun, 22 Jan 2023 12:16:05 GMT", image="https://img.example/a.png", body=body)), "utf-8")
     hexo_generate(site, "_config.yml")
     server.static_root = site / "public"
     pages = sorted((site / "public" / "2022").rglob("index.html"))
@@ -163,3 +186,7 @@ def test_hexo_pages_run_nothing(browser, server, tmp_path, node_modules):
     assert fired(server) == set(), [vectors[n] for n in fired(server)]
     # the articles are there: each shows the paragraph before its vector
     assert all("<p>before</p>" in html.unescape(p.read_text("utf-8")) for p in pages)
+    for article in sorted((site / "public" / "2023").rglob("index.html")):
+        exercise(browser, server.url("/" + str(article.relative_to(site / "public"))))
+    # a code span, indented code and a backslash escape each reveal a tag the HTML hid
+    assert {1001, 1002, 1004} <= fired(server), sorted(fired(server))

@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .hexo import markdown_inert, markdown_view
 from .styles import declarations_allowed, filter_declarations, stylesheet_allowed
 from .types import CleanBody
 from .urls import browser_host, ip_literal, is_private_host, is_private_url
@@ -696,6 +697,23 @@ def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "",
         if unsafe_reason(fixed, policy) is not None:
             fixed, lead, sanitized = html.escape(markup), None, True
     return CleanBody(html=fixed, lead_image=lead, sanitized=sanitized)
+
+
+def for_hexo(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> tuple[str, bool]:
+    """(a safe body as Hexo will publish it, whether it had to change). Hexo renders posts as
+    Markdown: where that changes the body (its blank lines let Markdown in, or it has code
+    fences) and the result is not safe, the body is made one HTML block, checked again, and
+    sanitised first if the change made it unsafe (a comment it closed)."""
+    view = markdown_view(markup)
+    if view is markup or (view is not None and unsafe_reason(view, policy) is None):
+        return markup, False
+    inert = markdown_inert(markup)
+    if unsafe_reason(inert, policy) is None:
+        return inert, True
+    inert = markdown_inert(make_safe(sanitize(markup, policy), policy)[0])
+    if unsafe_reason(inert, policy) is None:
+        return inert, True
+    return html.escape(markup), True
 
 
 def make_safe(markup: str, policy: CleanPolicy = DEFAULT_POLICY

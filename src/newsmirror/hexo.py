@@ -5,6 +5,7 @@ Pure functions: no I/O. Writing the bytes to disk is :mod:`newsmirror.write`'s j
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -129,6 +130,78 @@ def render_post(post: Post) -> str:
     )
     # Hexo runs posts through Nunjucks: braces from feeds must not become template tags.
     return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+# Hexo renders a post as Markdown (marked). The body sits in an HTML block that our "<div>"
+# opens and that runs to the first blank line. After one, a line that opens another block-level
+# element starts another raw HTML block; an indented line starts a code block, whose text is
+# shown escaped; anything else is Markdown, whose code spans, escapes and links can turn text
+# of the HTML into markup. Before Markdown, Hexo turns ``` and ~~~ fences anywhere into code.
+# The patterns are marked's and Hexo's own.
+_HTML_BLOCK_TAGS = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
+    "dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|"
+    "header|hr|html|iframe|legend|li|link|main|menu|menuitem|meta|nav|noframes|ol|optgroup|"
+    "option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul")
+_HTML_BLOCK_START = re.compile(rf" {{0,3}}</?(?:{_HTML_BLOCK_TAGS})(?: +|/?>|$)", re.I)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BLANK_LINE = re.compile(r"(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)")
+_FENCE = re.compile(r"(?:(?:[^\S\r\n]*>){0,3}|[-*+]|[0-9]+\.)[^\S\r\n]*(?:`{3}|~{3})")
+_CODE_INDENT = re.compile(r"(?: {4}| {0,3}\t)")
+# An empty comment: nothing in HTML, a line that is not blank to Markdown.
+INERT_LINE = "<!---->"
+
+
+def markdown_view(body: str) -> str | None:
+    """The HTML that Hexo publishes for this body: the body itself when Markdown leaves it
+    alone, with its indented code blocks rendered when those are all Markdown makes of it;
+    ``None`` when Markdown would do more (paragraphs, code spans, links, fences)."""
+    if not _BLANK_LINE.search(body):
+        return None if ("```" in body or "~~~" in body) and _has_fence(body) else body
+    lines = _LINE_BREAK.split(body)
+    if any(_FENCE.match(line) for line in lines):
+        return None
+    out: list[str] = []
+    index, count = 0, len(lines)
+    in_html = True  # the first lines continue the block our "<div>" opens
+    while index < count:
+        line = lines[index]
+        if in_html:
+            if line.strip(" \t"):
+                out.append(line + "\n")
+                index += 1
+                continue
+            in_html = False
+        if not line.strip(" \t"):
+            out.append("\n")
+            index += 1
+        elif _CODE_INDENT.match(line):
+            code: list[str] = []
+            while index < count and (_CODE_INDENT.match(lines[index]) or not lines[index].strip(" \t")):
+                code.append(_CODE_INDENT.sub("", lines[index], count=1))
+                index += 1
+            text = "\n".join(code).rstrip("\n")
+            out.append("<pre><code>" + html.escape(text) + "\n</code></pre>\n")
+        elif _HTML_BLOCK_START.match(line):
+            in_html = True
+        else:
+            return None
+    return "".join(out)[:-1] if out else body
+
+
+def _has_fence(body: str) -> bool:
+    return any(_FENCE.match(line) for line in _LINE_BREAK.split(body))
+
+
+def markdown_inert(body: str) -> str:
+    """The body made one HTML block to Markdown: an empty comment on each blank line and before
+    each code fence, so that Hexo publishes the HTML as it is."""
+    lines = _LINE_BREAK.split(body)
+    breaks = _LINE_BREAK.findall(body)
+    for index, line in enumerate(lines):
+        if (not line.strip(" \t") and index < len(lines) - 1) or _FENCE.match(line):
+            lines[index] = INERT_LINE + line
+    return "".join(line + brk for line, brk in zip(lines, breaks + [""]))
 
 
 def picsum_url(n: int) -> str:

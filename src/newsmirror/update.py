@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .clean import DEFAULT_POLICY, CleanPolicy, clean_body, proxied_image
+from .clean import DEFAULT_POLICY, CleanPolicy, clean_body, for_hexo, proxied_image
 from .dates import post_date
 from .decide import (
     Change,
@@ -61,14 +61,15 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         record = job.known.get(identity)
         picsum = record.picsum if record else picsum_number(identity)
         first_seen = record.first_seen if record else job.now
-        body = clean_body(entry.body, _base_url(entry, fetched), job.image_proxy,
-                          _policy(job.iframe_hosts))
+        policy = _policy(job.iframe_hosts)
+        body = clean_body(entry.body, _base_url(entry, fetched), job.image_proxy, policy)
+        post_body, changed = for_hexo(body.html, policy)
         image = body.lead_image or _enclosure_image(entry.image, job.image_proxy) or picsum_url(picsum)
         title = entry_title(entry)
         data = render_post(Post(
             title=title, group=channel.group, site=channel.site, channel=channel.channel,
             author=channel.author, date=post_date(entry.date_text, entry.published, first_seen),
-            image=image, body=body.html,
+            image=image, body=post_body,
         )).encode("utf-8")
         digest = content_hash(data)
         name = record.file if record is not None else file_name(title, identity, taken)
@@ -78,7 +79,7 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         if change is not Change.UNCHANGED and not job.dry_run:
             folder.write(name, data)
         setattr(result, change.value, getattr(result, change.value) + 1)
-        result.sanitized += body.sanitized
+        result.sanitized += body.sanitized or changed
         result.records.append(ItemRecord(identity, name, digest, picsum, first_seen, job.now,
                                          title, entry.link))
     # An empty feed is more likely a hiccup upstream than the end of a channel: it removes nothing.
