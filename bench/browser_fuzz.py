@@ -7,14 +7,15 @@ with entities, controls and whitespace, srcdoc, object/embed/base/meta/form, SVG
 mutation XSS through noscript/style/template/comments/select/table), cut off at a random point,
 frames, CSS overlays, private addresses and stray end tags, then mutated. Each batch goes into
 a local RSS feed and through ``newsmirror run`` (posts written, site built); each post's HTML
-is put in a theme-like page, each article page is served as built, and both are loaded with a
+is put in a theme-like page (and, with ``--hexo``, rendered by real Hexo with the landscape
+theme, Markdown and all), each article page is served as built, and all are loaded with a
 beacon. A finding is a beacon hit or dialog, a request to a loopback or private address, or a
 part of the page outside the body covered by the body; each is saved as a regression case
 (``tests/fixtures/browser-regressions.txt``, one per line: the body with its ``{B}`` and
 ``{P}`` placeholders and the private address, as JSON), which
 ``tests/test_browser_xss.py`` replays.
 
-    python bench/browser_fuzz.py --minutes 2 [--seed N] [--src OTHER/src]
+    python bench/browser_fuzz.py --minutes 2 [--seed N] [--hexo] [--src OTHER/src]
 
 ``--src`` runs another checkout's newsmirror (to compare before and after a change). Exit
 code 1 when anything was found. Needs Debian's chromium and playwright (the test extras).
@@ -35,9 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from browser_check import POST_CHROME, PRIVATE_TARGETS, SITE_CHROME, PageChecker, fill, post_page  # noqa: E402
-from conftest import CHROMIUM, CHROMIUM_ARGS, FeedServer, Response  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, HEXO, FeedServer, Response, hexo_generate, new_hexo_site  # noqa: E402
 
 REGRESSIONS = ROOT / "tests" / "fixtures" / "browser-regressions.txt"
+# The landscape theme's own parts, around a post that real Hexo rendered.
+HEXO_CHROME = ["#header", "#footer"]
 
 SCRIPTS = ["<script>{B}</script>", "<SCRIPT>{B}</SCRIPT>", "<script\n>{B}</script >",
            "<scr<script>ipt>{B}</script>", '<script src="data:text/javascript,{B}"></script>',
@@ -94,13 +97,20 @@ STRUCTURE = ['</div></article></main><div style="height:3000px;background:#000">
              '</div></div></div></div>', '<table><tr><td>open', '<a href="https://evil.example/">',
              '<b><i>', '<div><div><div>', '</body></html><p>after</p>', '<li>x', '<p>x</p><',
              '<plaintext>', '<!-- open', '<p title="unclosed', "<style>", '<title>', '</']
+MARKDOWN = ["\n\na`b<span title=\"`<img src=x onerror={F}>\">x</span>",
+            "\n\n    <span title=\"\n\n<img src=x onerror={F}>\">y</span>",
+            "<span title=\"a\n\n<img src=x onerror={F}>\">z</span>", "\n\n[click](javascript:{F})",
+            "\n\n\\<span title=\"\\\"><img src=x onerror={F}>\">e</span>",
+            "<span title=\"\n```\n\"><img src=x onerror={F}>\n```\n\">f</span>",
+            "<!-- a\n\n<img src=x onerror={F}> -->", "\n\n<javascript:{F}>", "\n\n*a<span title=\"*\">b</span>"]
 BENIGN = ["<p>段落 paragraph</p>", '<img src="https://img.example/a.jpg" alt>', '<img data-src="/lazy.jpg">',
           '<a href="../rel">rel</a>', "<br>", "<ul><li>a</li></ul>", "&amp; &copy; &nbsp;", "<!-- c -->",
           '<div class="x" onclick>y</div>', "<table><tr><td>1</td></tr></table>", '<p style="text-align:center">c</p>',
           "<h3>小标题</h3>", "<blockquote>q</blockquote>", '<div class="markdown-body"><style>.markdown-body p{color:#333}</style>t</div>']
-FAMILIES = [SCRIPTS, HANDLERS, SCHEMES, ACTIVE, MUTATION, FRAMES, PRIVATE, OVERLAYS, STRUCTURE]
+FAMILIES = [SCRIPTS, HANDLERS, SCHEMES, ACTIVE, MUTATION, FRAMES, PRIVATE, OVERLAYS, STRUCTURE, MARKDOWN]
 NOISE = ['"', "'", "<", ">", "`", "=", "/", "-->", "</div>", "</p>", "<!--", "&", "&#", "\n", "\t", "\x00",
-         " ", "</style>", "</noscript>", "</textarea>", "</title>", "<svg>", "<math>"]
+         " ", "</style>", "</noscript>", "</textarea>", "</title>", "<svg>", "<math>", "\n\n", "\n    ",
+         "`", "\\", "```\n"]
 
 
 def body(rng: random.Random) -> str:
@@ -122,8 +132,12 @@ def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def run_batch(bodies: list[str], checker: PageChecker, server: FeedServer, src: Path, work: Path) -> list[tuple[int, str]]:
-    """Run the bodies through `newsmirror run` (posts and site) and check every page."""
+def run_batch(bodies: list[str], checker: PageChecker, server: FeedServer, src: Path, work: Path,
+              hexo: bool) -> list[tuple[int, str]]:
+    """Run the bodies through `newsmirror run` (posts and site) and check every page; with
+    ``hexo``, also every post as a real Hexo (landscape) renders it."""
+    if hexo:
+        new_hexo_site(work / "site", HEXO / "node_modules")
     items = "".join(
         f"<item><title>case {n}</title><guid>c{n}</guid><link>https://news.example/c/{n}</link>"
         f"<pubDate>Sat, 22 Jan 2022 12:16:05 GMT</pubDate><description>{_cdata(text)}</description></item>"
@@ -158,6 +172,18 @@ def run_batch(bodies: list[str], checker: PageChecker, server: FeedServer, src: 
                 findings.append((n, "site page: " + problem))
         else:
             findings.append((n, "no site page"))
+    if hexo:
+        public.rename(work / "site" / "built-in")
+        hexo_generate(work / "site", "_config.yml")
+        rendered = {p.parent.name: p for p in (public / "2022").rglob("index.html")}
+        for n in range(len(bodies)):
+            page = rendered.get(f"case {n}")
+            if page is None:
+                findings.append((n, "no Hexo page"))
+                continue
+            server.routes[f"/hexo/{n}"] = Response(200, page.read_bytes(), {"Content-Type": "text/html; charset=utf-8"})
+            for problem in checker.check(server.url(f"/hexo/{n}"), HEXO_CHROME):
+                findings.append((n, "Hexo page: " + problem))
     return findings
 
 
@@ -168,6 +194,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=60)
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the newsmirror source to test")
     parser.add_argument("--no-save", action="store_true", help="do not add findings to the regression cases")
+    parser.add_argument("--hexo", action="store_true",
+                        help="also render the posts with real Hexo (needs tests/hexo/node_modules)")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else int(time.time())
     rng = random.Random(seed)
@@ -185,7 +213,7 @@ def main() -> int:
             bodies = [fill(text, server.port, n, private) for n, (text, private) in enumerate(cases)]
             work = Path(temp) / f"batch{batch_number}"
             work.mkdir()
-            for n, problem in run_batch(bodies, checker, server, args.src.resolve(), work):
+            for n, problem in run_batch(bodies, checker, server, args.src.resolve(), work, args.hexo):
                 case = json.dumps(list(cases[n]), ensure_ascii=False) if n >= 0 else ""
                 found.append((case, problem))
                 print(f"FINDING {problem}: {case[:300]}", flush=True)

@@ -2,8 +2,8 @@
 from the reader's own machine or network, or cover the page's own parts with feed content.
 
 Shared by the browser tests and ``bench/browser_fuzz.py``. A body under test carries ``{B}``
-(a statement that requests ``/fired/<n>`` from the page's own server) and ``{P}`` (a private
-address); the page is loaded, everything in it clicked, hovered, focused and submitted, and then
+(a statement that requests ``/fired/<n>`` from the page's own server), ``{F}`` (the same, in a
+form Markdown keeps) and ``{P}`` (a private address); the page is loaded, everything in it clicked, hovered, focused and submitted, and then
 the findings are what the page requested and what covers its chrome.
 """
 
@@ -30,8 +30,15 @@ def beacon(port: int, n: int) -> str:
     return f"void(new Image().src='//127.0.0.1:{port}/fired/{n}')"
 
 
+def markdown_beacon(n: int) -> str:
+    """A beacon without spaces, quotes or slashes, which Markdown's grammar of inline HTML and
+    of link destinations takes as they are: a request for /fired/<n> on the page's own server."""
+    return f"fetch(String.fromCharCode({','.join(str(ord(c)) for c in f'/fired/{n}')}))"
+
+
 def fill(body: str, port: int, n: int, private: str = PRIVATE_TARGETS[0]) -> str:
-    return body.replace("{B}", beacon(port, n)).replace("{P}", private)
+    return (body.replace("{B}", beacon(port, n)).replace("{F}", markdown_beacon(n))
+            .replace("{P}", private))
 
 
 def post_page(post: str) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 
+from browser_check import markdown_beacon
 from conftest import Response, channel_toml, hexo_generate, new_hexo_site, newsmirror, rss, write_config
 from newsmirror.clean import clean_body
 from newsmirror.hexo import Post, render_post
@@ -150,18 +151,12 @@ def test_cleaned_bodies_run_nothing(browser, server):
     assert len(raw_fired) >= len(VECTORS) // 3, sorted(raw_fired)
 
 
-def fetch_beacon(server, n: int) -> str:
-    """A beacon without spaces, quotes or slashes, which Markdown's grammar of inline HTML and
-    of link destinations takes as they are: a request for /fired/<n> on the page's own server."""
-    return f"fetch(String.fromCharCode({','.join(str(ord(c)) for c in f'/fired/{n}')}))"
-
-
 def test_hexo_pages_run_nothing(browser, server, tmp_path, node_modules):
     vectors = VECTORS + MARKDOWN_VECTORS
     items = "".join(
         f"<item><title>vector {n}</title><guid>v{n}</guid><link>https://news.example/v/{n}</link>"
         f"<pubDate>Sat, 22 Jan 2022 12:16:05 GMT</pubDate><description><![CDATA[<p>before</p>"
-        f"{vector.format(B=beacon(server, n), F=fetch_beacon(server, n))}<p>after</p>]]></description></item>"
+        f"{vector.format(B=beacon(server, n), F=markdown_beacon(n))}<p>after</p>]]></description></item>"
         for n, vector in enumerate(vectors))
     server.routes["/vectors"] = Response(200, rss(items))
     site = new_hexo_site(tmp_path / "site", node_modules)
@@ -173,7 +168,7 @@ def test_hexo_pages_run_nothing(browser, server, tmp_path, node_modules):
     control = site / "source" / "_posts" / "control"
     control.mkdir(parents=True)
     for n, vector in enumerate(MARKDOWN_VECTORS):
-        body = "<p>before</p>" + vector.format(B=beacon(server, 1000 + n), F=fetch_beacon(server, 1000 + n))
+        body = "<p>before</p>" + vector.format(B=beacon(server, 1000 + n), F=markdown_beacon(1000 + n))
         (control / f"c{n}.md").write_text(render_post(Post(
             title=f"control {n}", group="control", site="c", channel="c", author="c",
             date="Sun, 22 Jan 2023 12:16:05 GMT", image="https://img.example/a.png", body=body)), "utf-8")
