@@ -54,7 +54,8 @@ def post_page(post: str) -> bytes:
             "</body></html>").encode("utf-8")
 
 
-_EXERCISE = """() => {
+# What a reader might do: hover, focus and click everything, submit every form.
+EXERCISE = """() => {
     for (const el of document.querySelectorAll('*')) {
         for (const type of ['mouseover', 'mouseenter', 'focus', 'click'])
             try { el.dispatchEvent(new MouseEvent(type, {bubbles: true})); } catch (e) {}
@@ -125,7 +126,7 @@ class PageChecker:
         try:
             tab.goto(url, wait_until="load", timeout=15_000)
             findings.extend(tab.evaluate(_COVERED, chrome))
-            tab.evaluate(_EXERCISE)
+            tab.evaluate(EXERCISE)
             # time for timers and image errors; a beacon sent late still arrives
             tab.wait_for_timeout(250)
         except Exception:  # a body that navigated the tab away: what it requested is still seen

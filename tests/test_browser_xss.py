@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from browser_check import markdown_beacon
+from browser_check import EXERCISE, markdown_beacon
 from conftest import Response, channel_toml, hexo_generate, new_hexo_site, newsmirror, rss, write_config
 from newsmirror.clean import clean_body
 from newsmirror.hexo import Post, render_post
@@ -110,16 +110,7 @@ def exercise(browser, url: str) -> None:
     tab.on("dialog", lambda dialog: dialog.dismiss())
     try:
         tab.goto(url, wait_until="load", timeout=15_000)
-        tab.evaluate("""() => {
-            for (const el of document.querySelectorAll('*')) {
-                for (const type of ['mouseover', 'mouseenter', 'focus', 'click'])
-                    try { el.dispatchEvent(new MouseEvent(type, {bubbles: true})); } catch (e) {}
-            }
-            for (const el of document.querySelectorAll('a, button, input, area, summary'))
-                try { el.click(); } catch (e) {}
-            for (const form of document.querySelectorAll('form'))
-                try { form.requestSubmit(); } catch (e) {}
-        }""")
+        tab.evaluate(EXERCISE)
         # until no request has been in flight for 500 ms: a beacon sent late still arrives
         tab.wait_for_timeout(100)
         tab.wait_for_load_state("networkidle", timeout=5_000)

@@ -166,7 +166,8 @@ _CONTAINERS = ("article", "main", "section", "aside", "nav", "header", "footer",
                "figure", "figcaption", "details", "summary", "fieldset", "center", "address",
                "dialog", "dir", "hgroup", "search", "h2", "menu", "ol", "ul", "dl")
 _BODY_OPEN = f'<div id="{_MARK}c">'
-_IN_PAGE = "<!DOCTYPE html><html><head></head><body>" + "".join(f"<{t}>" for t in _CONTAINERS) + _BODY_OPEN
+_IN_PAGE = ("<!DOCTYPE html><html><head></head><body>" + "".join(f"<{t}>" for t in _CONTAINERS)
+            + _BODY_OPEN)
 _BODY_CLOSE = f'</div><i id="{_MARK}e"></i>'
 
 
