@@ -102,3 +102,24 @@ def test_errors_name_file_and_entry(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "https://www.youtube.com", "printer.local", "Player.Example",
+                                  "localhost", "player.example/embed", 3])
+def test_iframe_hosts_must_be_public_names(tmp_path, host):
+    value = f'"{host}"' if isinstance(host, str) else str(host)
+    with pytest.raises(ConfigError, match=r"\[clean\] iframe_hosts"):
+        load_config(write(tmp_path, f"[clean]\niframe_hosts = [{value}]\n" + CHANNEL))
+
+
+def test_rsshub_key_goes_only_to_the_instance(tmp_path):
+    config = load_config(write(tmp_path, '[rsshub]\nbase = "https://hub.example"\nkey = "K"\n' + CHANNEL + '''
+[[channel]]
+group = "g"
+site = "s"
+channel = "c"
+url = "https://other.example/feed"
+'''))
+    hub, other = config.channels
+    assert hub.url == "https://hub.example/aljazeera/news" and hub.fetch_url == hub.url + "?key=K"
+    assert other.fetch_url == other.url and "K" not in repr(hub)

@@ -104,8 +104,16 @@ def is_private_host(host: str) -> bool:
     return host == "localhost" or host.endswith(_PRIVATE_SUFFIXES)
 
 
+# The usual URL, whose host every reader reads alike: no credentials, escapes, backslashes or
+# whitespace, a port at most. (Anything else takes the browser's way, browser_host.)
+_PLAIN_HTTP = re.compile(r"https?://([A-Za-z0-9.-]+)(?::[0-9]*)?(?=[/?#]|$)")
+
+
 def is_private_url(url: str) -> bool:
     """Whether a browser following this URL would contact a private host (or read a file)."""
+    plain = _PLAIN_HTTP.match(url)
+    if plain is not None:
+        return is_private_host(plain.group(1).lower().rstrip("."))
     if url.strip().lower().startswith("file:"):
         return True
     host = browser_host(url)
