@@ -72,3 +72,18 @@ def test_front_matter_always_reads_back(title, category, image):
 def test_long_strings():
     title = "长" * 10_000
     assert front_matter(render_post(post(title=title)))["title"] == title
+
+
+def test_markdown_leaves_most_bodies_alone():
+    from newsmirror.hexo import markdown_inert, markdown_view
+    plain = "<p>one</p>\n<p>two</p>"
+    assert markdown_view(plain) is plain
+    blocks = "<p>one</p>\n\n<p>two</p>\n  \n<div>three</div>"
+    assert markdown_view(blocks) is blocks                      # every block raw HTML
+    coded = "<div>\n\n        <p>a &amp; b</p>\n<p>c</p>"          # golden 02's shape
+    assert markdown_view(coded) == "<div>\n\n<pre><code>    &lt;p&gt;a &amp;amp; b&lt;/p&gt;\n</code></pre>\n<p>c</p>"
+    for active in ("<p>a</p>\n\ntext `code`", "<p>a</p>\n\n[x](javascript:y)", "<p>a</p>\n```\nx\n```"):
+        assert markdown_view(active) is None
+        inert = markdown_inert(active)
+        assert "\n\n" not in inert and markdown_view(inert) is inert
+    assert markdown_inert("a\r\n\r\nb\n \nc") == "a\r\n<!---->\r\nb\n<!----> \nc"

@@ -156,12 +156,13 @@ def markdown_view(body: str) -> str | None:
     """The HTML that Hexo publishes for this body: the body itself when Markdown leaves it
     alone, with its indented code blocks rendered when those are all Markdown makes of it;
     ``None`` when Markdown would do more (paragraphs, code spans, links, fences)."""
-    if not _BLANK_LINE.search(body):
-        return None if ("```" in body or "~~~" in body) and _has_fence(body) else body
-    lines = _LINE_BREAK.split(body)
-    if any(_FENCE.match(line) for line in lines):
+    if ("```" in body or "~~~" in body) and _has_fence(body):
         return None
+    if not _BLANK_LINE.search(body):
+        return body
+    lines = _LINE_BREAK.split(body)
     out: list[str] = []
+    coded = False
     index, count = 0, len(lines)
     in_html = True  # the first lines continue the block our "<div>" opens
     while index < count:
@@ -182,11 +183,12 @@ def markdown_view(body: str) -> str | None:
                 index += 1
             text = "\n".join(code).rstrip("\n")
             out.append("<pre><code>" + html.escape(text) + "\n</code></pre>\n")
+            coded = True
         elif _HTML_BLOCK_START.match(line):
             in_html = True
         else:
             return None
-    return "".join(out)[:-1] if out else body
+    return "".join(out)[:-1] if coded else body
 
 
 def _has_fence(body: str) -> bool:
