@@ -65,57 +65,45 @@ _OUTSIDE = frozenset(("html", "body", "head", "root", "host", "scope"))
 UrlCheck = Callable[[str], bool]   # True when a URL that loads by itself may stay
 
 
-def _urls(tokens: Iterable[ast.Node]) -> Iterable[str]:
+def _walk(tokens: Iterable[ast.Node]) -> Iterable[ast.Node]:
+    """Every token, however deep in functions and blocks."""
     for token in tokens:
+        yield token
+        if isinstance(token, ast.FunctionBlock):
+            yield from _walk(token.arguments)
+        elif isinstance(token, (ast.SquareBracketsBlock, ast.ParenthesesBlock, ast.CurlyBracketsBlock)):
+            yield from _walk(token.content)
+
+
+def _urls(tokens: Iterable[ast.Node]) -> Iterable[str]:
+    for token in _walk(tokens):
         if isinstance(token, ast.URLToken):
             yield token.value
-        elif isinstance(token, ast.FunctionBlock):
-            if token.lower_name in _URL_FUNCTIONS:
-                for argument in token.arguments:
-                    if isinstance(argument, (ast.StringToken, ast.URLToken)):
-                        yield argument.value
-            yield from _urls(token.arguments)
-        elif isinstance(token, (ast.SquareBracketsBlock, ast.ParenthesesBlock, ast.CurlyBracketsBlock)):
-            yield from _urls(token.content)
+        elif isinstance(token, ast.FunctionBlock) and token.lower_name in _URL_FUNCTIONS:
+            for argument in token.arguments:
+                if isinstance(argument, ast.StringToken):
+                    yield argument.value
 
 
 def _words(tokens: Iterable[ast.Node]) -> Iterable[str]:
-    """Every identifier and function name, however deep: what a script check must see."""
-    for token in tokens:
+    """Every identifier, function name, URL and string: what a script check must see."""
+    for token in _walk(tokens):
         if isinstance(token, ast.IdentToken):
             yield token.lower_value
         elif isinstance(token, ast.FunctionBlock):
             yield token.lower_name
-            yield from _words(token.arguments)
-        elif isinstance(token, (ast.SquareBracketsBlock, ast.ParenthesesBlock, ast.CurlyBracketsBlock)):
-            yield from _words(token.content)
-        elif isinstance(token, ast.URLToken):
-            yield token.value.lower()
-        elif isinstance(token, ast.StringToken):
+        elif isinstance(token, (ast.URLToken, ast.StringToken)):
             yield token.value.lower()
 
 
 def _has_negative(tokens: Iterable[ast.Node]) -> bool:
-    for token in tokens:
-        if isinstance(token, (ast.NumberToken, ast.DimensionToken, ast.PercentageToken)) and token.value < 0:
-            return True
-        if isinstance(token, ast.LiteralToken) and token.value == "-":
-            return True
-        if isinstance(token, ast.FunctionBlock) and _has_negative(token.arguments):
-            return True
-    return False
+    return any(
+        (isinstance(t, (ast.NumberToken, ast.DimensionToken, ast.PercentageToken)) and t.value < 0)
+        or (isinstance(t, ast.LiteralToken) and t.value == "-") for t in _walk(tokens))
 
 
 def _has_error(tokens: Iterable[ast.Node]) -> bool:
-    for token in tokens:
-        if isinstance(token, ast.ParseError):
-            return True
-        if isinstance(token, ast.FunctionBlock) and _has_error(token.arguments):
-            return True
-        if isinstance(token, (ast.SquareBracketsBlock, ast.ParenthesesBlock, ast.CurlyBracketsBlock)) \
-                and _has_error(token.content):
-            return True
-    return False
+    return any(isinstance(token, ast.ParseError) for token in _walk(tokens))
 
 
 def declaration_allowed(declaration: ast.Declaration, url_allowed: UrlCheck) -> bool:
