@@ -1,7 +1,9 @@
 """Benchmark: newsmirror against PyPI `reader` and a naive httpx + fastfeedparser loop.
 
-Serves a deterministic corpus (bench/corpus.py) from nginx on 127.0.0.1 (ETags on), then, in one
-run, measures each contender as its own process (wall time and peak RSS), RUNS times:
+Serves a deterministic corpus (bench/corpus.py) from nginx on 127.0.0.1 (ETags on), in each of
+its shapes (``rsshub``: what RSSHub routes serve; ``web``: sites' own feeds, with relative and
+lazy images, <style> blocks, entity-heavy and GBK feeds), then, in one run, measures each
+contender as its own process (wall time and peak RSS), RUNS times per shape:
 
   newsmirror cold    `newsmirror run --quiet` on a fresh state and output folder: every feed
                      new, every post written
@@ -15,7 +17,7 @@ and writes medians and ratios to bench/RESULTS.md.
 
     pip install -r bench/requirements.txt      # reader, sgmllib3k, httpx, fastfeedparser
     apt-get install nginx-light                 # or nginx
-    python bench/run.py [--feeds 1000] [--items 20] [--runs 3]
+    python bench/run.py [--feeds 1000] [--items 20] [--runs 3] [--shapes rsshub,web]
 
 Loopback traffic only. Every measured process is killed after --limit seconds.
 """
@@ -121,25 +123,33 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--limit", type=float, default=300, help="seconds before a process is killed")
     parser.add_argument("--skip", default="", help="comma-separated contenders to skip")
+    parser.add_argument("--shapes", default=",".join(corpus.SHAPES),
+                        help="comma-separated corpus shapes (bench/corpus.py)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    shapes = [shape for shape in args.shapes.split(",") if shape]
     precompile_newsmirror()
 
     base = Path(tempfile.mkdtemp(prefix="newsmirror-bench-"))
     base.chmod(0o755)  # nginx's workers may run as another user
+    by_shape: dict[str, dict] = {}
     try:
-        feeds_dir = base / "feeds"
-        names = corpus.generate(feeds_dir, args.feeds, args.items)
-        nginx, port = start_nginx(feeds_dir, base)
-        try:
-            urls_file = base / "urls.txt"
-            urls_file.write_text("\n".join(f"http://127.0.0.1:{port}/{n}" for n in names))
-            results = run_all(base, urls_file, args, skip)
-        finally:
-            nginx.terminate()
-            nginx.wait()
-        write_results(args, results)
+        for shape in shapes:
+            work = base / shape
+            work.mkdir()
+            feeds_dir = work / "feeds"
+            names = corpus.generate(feeds_dir, args.feeds, args.items, shape=shape)
+            nginx, port = start_nginx(feeds_dir, work)
+            try:
+                urls_file = work / "urls.txt"
+                urls_file.write_text("\n".join(f"http://127.0.0.1:{port}/{n}" for n in names))
+                print(f"-- corpus shape {shape!r}", flush=True)
+                by_shape[shape] = run_all(work, urls_file, args, skip)
+            finally:
+                nginx.terminate()
+                nginx.wait()
+        write_results(args, by_shape)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -169,28 +179,35 @@ def run_all(base: Path, urls_file: Path, args: argparse.Namespace, skip: set[str
     return results
 
 
-def write_results(args: argparse.Namespace, results: dict) -> None:
-    def median(label: str, index: int = 0) -> float:
-        return statistics.median(r[index] for r in results[label]) if label in results else float("nan")
+SHAPE_NOTES = {
+    "rsshub": "bodies as RSSHub routes serve them: paragraphs and an absolute image every fourth "
+              "block, nothing to repair but a `referrerpolicy` on each image",
+    "web": "bodies as sites' own feeds serve them: headings, links and several images per body, "
+           "relative URLs, lazy `data-src` images behind a placeholder GIF, `<figure>`s and "
+           "`srcset`, `<style>` blocks (a tenth of them reaching the page, which must go), inline "
+           "styles; every tenth feed entity-heavy, every fifteenth in GBK",
+}
 
+
+def _median(results: dict, label: str, index: int = 0) -> float:
+    return statistics.median(r[index] for r in results[label]) if label in results else float("nan")
+
+
+def _ratio(results: dict, a: str, b: str) -> str:
+    if a not in results or b not in results:
+        return "n/a"
+    return f"{_median(results, b) / _median(results, a):.2f}×"
+
+
+def shape_section(shape: str, results: dict) -> str:
     rows = []
     for label, values in results.items():
         times = ", ".join(f"{v[0]:.2f}" for v in values)
-        rows.append(f"| {label} | {median(label):.2f} s | {median(label, 1):.0f} MB | {times} | {values[-1][2]} |")
+        rows.append(f"| {label} | {_median(results, label):.2f} s | {_median(results, label, 1):.0f} MB "
+                    f"| {times} | {values[-1][2]} |")
+    return f"""## Corpus shape `{shape}`
 
-    def ratio(a: str, b: str) -> str:
-        return f"{median(b) / median(a):.1f}×" if a in results and b in results else "n/a"
-
-    cpu = platform.processor() or platform.machine()
-    text = f"""# Benchmark results
-
-`python bench/run.py --feeds {args.feeds} --items {args.items} --runs {args.runs}` on this machine
-({os.cpu_count()} cores, {cpu}, Python {platform.python_version()}), {time.strftime('%Y-%m-%d')}.
-Corpus: {args.feeds} feeds × {args.items} items of 3–8 KB HTML (Chinese and English, every fifth
-feed Atom), served by nginx on 127.0.0.1 with ETags. Each figure is one process: wall time and
-peak RSS summed over its process group (its worker processes included). newsmirror is its
-command, `newsmirror run --quiet`; the others are bench/contenders.py. Medians of {args.runs} runs;
-the contenders take turns within each run.
+{SHAPE_NOTES.get(shape, shape)}.
 
 | what | median | peak RSS | runs (s) | last result |
 | --- | --- | --- | --- | --- |
@@ -198,14 +215,30 @@ the contenders take turns within each run.
 
 Ratios (medians, same run):
 
-- newsmirror cold vs reader cold: **{ratio('newsmirror cold', 'reader cold')} faster**
+- newsmirror cold vs reader cold: **{_ratio(results, 'newsmirror cold', 'reader cold')} faster**
 - newsmirror cold vs naive httpx + fastfeedparser loop (fetch and parse only, writes nothing):
-  **{ratio('newsmirror cold', 'naive loop')}** (above 1× means newsmirror is faster)
-- newsmirror warm vs reader warm (`scheduled=False`): **{ratio('newsmirror warm', 'reader warm')} faster**
-- HTTP clients alone, aiohttp vs httpx: **{ratio('aiohttp fetch', 'httpx fetch')}** (why fetch.py uses aiohttp)
-
-newsmirror cold writes {args.feeds * args.items} posts and the state; the naive loop writes nothing.
+  **{_ratio(results, 'newsmirror cold', 'naive loop')}** (above 1× means newsmirror is faster)
+- newsmirror warm vs reader warm (`scheduled=False`): **{_ratio(results, 'newsmirror warm', 'reader warm')} faster**
+- HTTP clients alone, aiohttp vs httpx: **{_ratio(results, 'aiohttp fetch', 'httpx fetch')}** (why fetch.py uses aiohttp)
 """
+
+
+def write_results(args: argparse.Namespace, by_shape: dict[str, dict]) -> None:
+    cpu = platform.processor() or platform.machine()
+    sections = "\n".join(shape_section(shape, results) for shape, results in by_shape.items())
+    text = f"""# Benchmark results
+
+`python bench/run.py --feeds {args.feeds} --items {args.items} --runs {args.runs} --shapes {','.join(by_shape)}`
+on this machine ({os.cpu_count()} cores, {cpu}, Python {platform.python_version()}), {time.strftime('%Y-%m-%d')}.
+Corpus (bench/corpus.py): {args.feeds} feeds × {args.items} items of 3–8 KB HTML, Chinese and
+English, every fifth feed Atom, served by nginx on 127.0.0.1 with ETags. Each figure is one
+process: wall time and peak RSS summed over its process group (its worker processes included).
+newsmirror is its command, `newsmirror run --quiet`, with `concurrency = per_host = {CONCURRENCY}`;
+the others are bench/contenders.py. Medians of {args.runs} runs; the contenders take turns within
+each run. newsmirror cold writes {args.feeds * args.items} posts and the state; the naive loop
+writes nothing.
+
+{sections}"""
     args.out.write_text(text, encoding="utf-8")
     print(f"\nwrote {args.out}")
 

@@ -14,6 +14,7 @@ tinycss2's (CSS Syntax Level 3), so comments, escapes and odd spacing read as a 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Callable, Iterable
 
 import tinycss2
@@ -126,10 +127,36 @@ def declaration_allowed(declaration: ast.Declaration, url_allowed: UrlCheck) -> 
     return all(url_allowed(url) for url in _urls(value))
 
 
+# A declaration list of the everyday shape (``text-align:center; color: #333``): words,
+# unsigned numbers, hashes, plain strings and colour functions; no escapes, comments, URLs,
+# functions that load, signs or ``!important``. Its tokens are plain to read, and none of them
+# is one that declaration_allowed refuses, so only the property names need looking at.
+_SP = r"[ \t\n\r\f]"
+_ATOM = (r"""(?:[a-zA-Z_\u0080-\U0010ffff][a-zA-Z0-9_\u0080-\U0010ffff-]*"""
+         r"""|[0-9]*\.?[0-9]+(?:[a-zA-Z]+|%)?|#[a-zA-Z0-9_-]+"""
+         r"""|"[^"\\\n\r\f]*"|'[^'\\\n\r\f]*'|(?:rgba?|hsla?)\([0-9.%, \t\n\r\f/]*\))""")
+_SEPARATOR = rf"(?:{_SP}*[,/]{_SP}*|{_SP}+)"
+_DECLARATION = rf"{_SP}*(-?[a-zA-Z][a-zA-Z-]*){_SP}*:{_SP}*{_ATOM}(?:{_SEPARATOR}{_ATOM})*{_SP}*"
+_PLAIN_DECLARATIONS = re.compile(rf"{_DECLARATION}(?:;{_DECLARATION})*;?{_SP}*")
+_PLAIN_NAME = re.compile(rf"(?:^|;){_SP}*(-?[a-zA-Z][a-zA-Z-]*){_SP}*:")
+
+
+def _plainly_allowed(css: str) -> bool:
+    """Whether ``css`` is of the everyday shape and all its properties are allowed."""
+    if _PLAIN_DECLARATIONS.fullmatch(css) is None or _SCRIPT.search(css.lower()):
+        return False
+    return all(name.lower() in _PROPERTIES for name in _PLAIN_NAME.findall(css))
+
+
+@lru_cache(maxsize=4096)  # a feed's template repeats its inline styles in every item
 def filter_declarations(css: str, url_allowed: UrlCheck) -> str:
     """A ``style`` attribute's value with only what may stay: the value itself when all of it
     may (the usual case: its bytes are kept), ``""`` when nothing may, else the kept
     declarations re-serialised."""
+    return css if _plainly_allowed(css) else _filter_parsed(css, url_allowed)
+
+
+def _filter_parsed(css: str, url_allowed: UrlCheck) -> str:
     kept: list[ast.Declaration] = []
     dropped = False
     for item in tinycss2.parse_blocks_contents(css, skip_comments=True, skip_whitespace=True):
@@ -157,12 +184,13 @@ def _split_selectors(prelude: list[ast.Node]) -> list[list[ast.Node]]:
     return selectors
 
 
-def _selector_scoped(tokens: list[ast.Node], names: frozenset[str]) -> bool:
-    """Whether one complex selector starts from an element of the body (one of its classes or
-    ids) and goes only inwards from there."""
+def _selector_anchors(tokens: list[ast.Node]) -> frozenset[str] | None:
+    """The classes (``.x``) and ids (``#x``) of a complex selector's first compound: it stays
+    inside the body if one of them is the body's own, and it goes only inwards from there.
+    ``None`` for a selector that never may (no anchor, siblings, the page's elements)."""
     while tokens and isinstance(tokens[0], (ast.WhitespaceToken, ast.Comment)):
         tokens = tokens[1:]
-    anchored = False
+    anchors: set[str] = set()
     index = 0
     previous: ast.Node | None = None
     # the first compound selector: up to whitespace or a combinator
@@ -172,47 +200,62 @@ def _selector_scoped(tokens: list[ast.Node], names: frozenset[str]) -> bool:
             break
         if isinstance(token, ast.LiteralToken) and token.value in (">", "+", "~"):
             break
-        if isinstance(token, ast.HashToken) and ("#" + token.value) in names:
-            anchored = True
+        if isinstance(token, ast.HashToken):
+            anchors.add("#" + token.value)
         if isinstance(token, ast.IdentToken) and isinstance(previous, ast.LiteralToken) \
-                and previous.value == "." and ("." + token.value) in names:
-            anchored = True
+                and previous.value == ".":
+            anchors.add("." + token.value)
         if isinstance(token, ast.FunctionBlock) and isinstance(previous, ast.LiteralToken) \
                 and previous.value == ":" and token.lower_name in _FUNCTIONAL_ALTERNATIVES:
-            return False
+            return None
         previous = token
         index += 1
     rest = tokens[index:]
     while rest and isinstance(rest[0], ast.WhitespaceToken):
         rest = rest[1:]
     if rest and isinstance(rest[0], ast.LiteralToken) and rest[0].value in ("+", "~"):
-        return False   # the body's siblings are the page's
-    words = set(_words(tokens))
-    return anchored and not (words & _OUTSIDE)
+        return None   # the body's siblings are the page's
+    if not anchors or set(_words(tokens)) & _OUTSIDE:
+        return None
+    return frozenset(anchors)
 
 
-def _rules_allowed(rules: list[ast.Node], names: frozenset[str], url_allowed: UrlCheck) -> bool:
+def _rules_anchors(rules: list[ast.Node], url_allowed: UrlCheck) -> list[frozenset[str]] | None:
+    """Each selector's anchors, or ``None`` if some rule may never stay."""
+    anchors: list[frozenset[str]] = []
     for rule in rules:
         if isinstance(rule, (ast.WhitespaceToken, ast.Comment)):
             continue
         if isinstance(rule, ast.QualifiedRule):
-            if not all(_selector_scoped(s, names) for s in _split_selectors(rule.prelude)):
-                return False
+            for selector in _split_selectors(rule.prelude):
+                found = _selector_anchors(selector)
+                if found is None:
+                    return None
+                anchors.append(found)
             if not declarations_allowed(tinycss2.serialize(rule.content), url_allowed):
-                return False
+                return None
         elif isinstance(rule, ast.AtRule) and rule.lower_at_keyword in _AT_RULES_WITH_RULES:
             if rule.content is None or any(_SCRIPT.search(w) for w in _words(rule.prelude)):
-                return False
+                return None
             inner = tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True)
-            if not _rules_allowed(inner, names, url_allowed):
-                return False
+            found_inner = _rules_anchors(inner, url_allowed)
+            if found_inner is None:
+                return None
+            anchors += found_inner
         else:
-            return False  # @import, @font-face, @keyframes, @namespace, parse errors
-    return True
+            return None  # @import, @font-face, @keyframes, @namespace, parse errors
+    return anchors
+
+
+@lru_cache(maxsize=1024)  # a feed's template repeats its <style> in every item
+def _stylesheet_anchors(css: str, url_allowed: UrlCheck) -> tuple[frozenset[str], ...] | None:
+    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+    anchors = _rules_anchors(rules, url_allowed)
+    return None if anchors is None else tuple(anchors)
 
 
 def stylesheet_allowed(css: str, names: frozenset[str], url_allowed: UrlCheck) -> bool:
     """Whether a ``<style>`` element's text only styles the body's own elements, harmlessly.
     ``names`` are the body's classes (``.x``) and ids (``#x``)."""
-    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
-    return _rules_allowed(rules, names, url_allowed)
+    anchors = _stylesheet_anchors(css, url_allowed)
+    return anchors is not None and all(found & names for found in anchors)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 _TAB_NEWLINE = re.compile("[\t\n\r]")
@@ -93,6 +94,7 @@ def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     return None
 
 
+@lru_cache(maxsize=4096)  # a feed's images come from a handful of hosts
 def is_private_host(host: str) -> bool:
     """Loopback, private, link-local, reserved or local-network names: the reader's own machine
     or network, which no public page may make a browser load."""
@@ -109,11 +111,17 @@ def is_private_host(host: str) -> bool:
 _PLAIN_HTTP = re.compile(r"https?://([A-Za-z0-9.-]+)(?::[0-9]*)?(?=[/?#]|$)")
 
 
+# After a leading "/", what makes a URL scheme-relative to a browser (tabs and newlines vanish).
+_SCHEME_RELATIVE = ("/", "\\", "\t", "\n", "\r")
+
+
 def is_private_url(url: str) -> bool:
     """Whether a browser following this URL would contact a private host (or read a file)."""
     plain = _PLAIN_HTTP.match(url)
     if plain is not None:
         return is_private_host(plain.group(1).lower().rstrip("."))
+    if url[:1] == "/" and url[1:2] not in _SCHEME_RELATIVE:
+        return False  # a path on the page's own (public) host
     if url.strip().lower().startswith("file:"):
         return True
     host = browser_host(url)
