@@ -24,7 +24,6 @@ import html
 import re
 import secrets
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Iterator
 from urllib.parse import urljoin, urlsplit
 
@@ -347,16 +346,13 @@ def _absolute(url: str, base: str | None) -> str:
         return url
 
 
-@lru_cache(maxsize=256)
+_ORIGIN = re.compile(r"https?://[^/?#\\\s]+")
+
+
 def _origin(base: str) -> str | None:
-    """``scheme://host[:port]`` of an http(s) base URL."""
-    try:
-        parts = urlsplit(base)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
+    """``scheme://host[:port]`` of an http(s) base URL (lower-case scheme, as urljoin keeps it)."""
+    match = _ORIGIN.match(base)
+    return match.group() if match is not None else None
 
 
 def _is_http(url: str) -> bool:

@@ -36,15 +36,40 @@ class Attribute:
     quoted: bool
 
 
-@dataclass(slots=True)
 class StartTag:
-    name: str              # lower case
-    start: int
-    end: int               # just past '>'
-    insert_at: int         # where a new attribute goes (before '/>' or '>')
-    attributes: list[Attribute]
+    """A start tag at ``markup[start:end]``; its attributes are read when first asked for."""
+
+    __slots__ = ("name", "start", "end", "_markup", "_attributes", "_insert_at", "_hint")
+
+    def __init__(self, name: str, start: int, end: int, markup: str,
+                 hint: Attribute | None = None) -> None:
+        self.name = name       # lower case
+        self.start = start
+        self.end = end         # just past '>'
+        self._markup = markup
+        self._attributes: list[Attribute] | None = None
+        self._insert_at = -1
+        self._hint = hint      # the first attribute, when the scanner read it
+
+    def __repr__(self) -> str:
+        return f"StartTag({self.name!r}, {self.start}, {self.end})"
+
+    @property
+    def attributes(self) -> list[Attribute]:
+        if self._attributes is None:
+            self._attributes, self._insert_at = _read_attributes(self._markup, self.start, self.end)
+        return self._attributes
+
+    @property
+    def insert_at(self) -> int:
+        """Where a new attribute goes (before '/>' or '>')."""
+        if self._attributes is None:
+            self.attributes  # noqa: B018 (reads them)
+        return self._insert_at
 
     def get(self, name: str) -> Attribute | None:
+        if self._attributes is None and self._hint is not None and self._hint.name == name:
+            return self._hint  # the first attribute of that name: the one that counts
         for attribute in self.attributes:
             if attribute.name == name:
                 return attribute  # HTML5: the first of duplicate attributes wins
@@ -111,9 +136,17 @@ def _scanner(names: frozenset[str] | None) -> re.Pattern[str]:
         special = "|".join(re.escape(n) for n in sorted(RAW_TEXT | {"plaintext"} | names))
         after_lt.append(rf"(?!(?:{special}){_NAME_END})[a-zA-Z][^{_S}/>]*+{_ATTRIBUTES}")
         after_lt.append(_raw_elements(raw))
-        tag = rf"<(?:{'|'.join(re.escape(n) for n in sorted(names))}){_NAME_END}{_ATTRIBUTES}"
+        alternatives = []
+        if "a" in names:
+            # <a href="…">, the usual link, has its href read here: no need to read the tag
+            alternatives.append(rf"""a{_NAME_END}(?:[{_S}]++href[{_S}]*+=[{_S}]*+"(?P<href>[^"]*+)")?+""")
+        if names - {"a"}:
+            alternatives.append(rf"(?:{'|'.join(re.escape(n) for n in sorted(names - {'a'}))}){_NAME_END}")
+        tag = rf"<(?:{'|'.join(alternatives)}){_ATTRIBUTES}"
     else:
         tag = rf"<[a-zA-Z][^{_S}/>]*+{_ATTRIBUTES}"
+    if names is None or "a" not in names:
+        tag += "(?P<href>(?!))?"  # never matches: the group is there for the reader
     after_lt += [_COMMENT, _BOGUS, _LONE_LT]
     skip = rf"(?:[^<]++|<(?:{'|'.join(after_lt)}))*+"
     return re.compile(rf"{skip}(?:(?P<tag>{tag})|(?P<end>\Z))?+", re.I)
@@ -124,10 +157,9 @@ _TAG_NAME = re.compile(rf"[^{_S}/>]*+")
 _ATTRIBUTE = re.compile(rf"""([^{_S}/>][^{_S}/>=]*+)(?:[{_S}]*+=[{_S}]*+({_VALUE}))?+""")
 
 
-def read_start_tag(s: str, start: int, end: int) -> StartTag:
-    """The start tag that the scanner found at ``s[start:end]``, with its attributes."""
+def _read_attributes(s: str, start: int, end: int) -> tuple[list[Attribute], int]:
+    """The attributes of the start tag at ``s[start:end]``, and where a new one goes."""
     i = _TAG_NAME.match(s, start + 1).end()
-    name = s[start + 1:i].lower()
     attributes: list[Attribute] = []
     for match in _ATTRIBUTE.finditer(s, i, end - 1):
         value = match.group(2)
@@ -141,8 +173,7 @@ def read_start_tag(s: str, start: int, end: int) -> StartTag:
                                         match.end(2), False))
         i = match.end()
     # ">" ends it; after a "/" ending the tag ("/>"), a new attribute goes before the "/"
-    insert_at = end - 2 if end - 2 >= i and s[end - 2] == "/" else end - 1
-    return StartTag(name, start, end, insert_at, attributes)
+    return attributes, (end - 2 if end - 2 >= i and s[end - 2] == "/" else end - 1)
 
 
 def iter_start_tags(markup: str, unterminated: list[int] | None = None,
@@ -161,7 +192,11 @@ def iter_start_tags(markup: str, unterminated: list[int] | None = None,
             if match.group("end") is None and unterminated is not None:
                 unterminated.append(match.end())
             return
-        tag = read_start_tag(markup, match.start("tag"), match.end("tag"))
+        start = match.start("tag")
+        href = match.start("href")
+        hint = None if href < 0 else Attribute("href", match.group("href"), href, match.end("href"), True)
+        tag = StartTag(_TAG_NAME.match(markup, start + 1).group().lower(), start, match.end("tag"),
+                       markup, hint)
         yield tag
         position = tag.end
         if tag.name in RAW_TEXT or tag.name == "plaintext":
