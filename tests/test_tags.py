@@ -88,3 +88,31 @@ def test_an_attribute_added_after_a_dangling_equals_sign_is_not_its_value():
         '<img alt= data-src="https://i.example/a.jpg" referrerpolicy="no-referrer">'
     assert clean_body('<img data-src="https://i.example/a.jpg" src= >').html == \
         '<img data-src="https://i.example/a.jpg" src= "https://i.example/a.jpg" referrerpolicy="no-referrer">'
+
+
+# Pieces of images and links as feeds serve them: with and without referrerpolicy, absolute,
+# relative, http:// (which an image proxy takes), lazy, and with entities in their URLs.
+LINKED_PIECES = PIECES + [
+    '<img src="https://i.example.com/a.jpg" referrerpolicy="no-referrer">',
+    '<img src="https://i.example.com/a.jpg">', '<img src="/b.png" referrerpolicy="no-referrer">',
+    '<img src="http://i.example.com/c.gif" referrerpolicy="no-referrer">',
+    '<img data-src="https://i.example.com/d.jpg">', "<img src=x.jpg referrerpolicy=no-referrer/>",
+    '<a href="https://example.com/x?a=1&amp;b=2">', '<a href="/tag/1">', "<a href=rel>", "</a>",
+    "<a href>", '<img src=" https://i.example.com/e.jpg" referrerpolicy="no-referrer">',
+]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(LINKED_PIECES), max_size=30).map("".join),
+       st.sampled_from([None, "https://example.com/post/1"]),
+       st.sampled_from(["", "https://proxy.example.net/?url="]))
+def test_fixes_skipped_on_the_parse_s_word_would_change_nothing(markup, base, proxy):
+    """clean_body reads off the parse which of the image and link fixes a body needs; doing
+    them all must give the same bytes and the same lead image."""
+    from newsmirror.clean import fix_images, make_safe
+
+    safe, seen, _ = make_safe(markup)
+    if seen is None:
+        return  # repaired bodies always get every fix
+    result = clean_body(markup, base, proxy)
+    assert (result.html, result.lead_image) == fix_images(safe, base, proxy)

@@ -145,6 +145,11 @@ class _Inspection:
     kind: str | None = None
     structural: bool = False  # cut off, left open or closing the page's elements (and maybe worse)
     names: set[str] = field(default_factory=set)   # the body's classes (.x) and ids (#x)
+    # What fix_images will find to do (the tree's elements are the tokenizer's start tags):
+    images: bool = False          # the body has images (and so maybe a lead image)
+    images_to_fix: bool = False   # an image lacks referrerpolicy or an absolute src
+    http_images: bool = False     # an image's src is http:// (an image proxy would take it)
+    links_to_fix: bool = False    # a link's href is not absolute
 
     def fail(self, kind: str, problem: str) -> _Inspection:
         if self.kind is None or _SEVERITY[kind] > _SEVERITY[self.kind]:
@@ -215,22 +220,32 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
     styles: list[str] = []
     for node in wrapper.traverse(include_text=False):
         tag = node.tag
-        if tag is None or tag in _SPECIAL_TAGS:  # one set lookup for the usual <p>, <span>…
-            if tag is None:
-                continue
+        attributes = node.attributes
+        if tag in _SPECIAL_TAGS:  # one set lookup for the usual <p>, <span>…
             if tag in _FORBIDDEN_ELEMENTS:
                 return seen.fail(UNSAFE, f"<{tag}> element")
-            if tag == "style":
+            if tag == "img":
+                seen.images = True
+                src = attributes.get("src")
+                if not src or not src.startswith(("https://", "http://")) \
+                        or "referrerpolicy" not in attributes:
+                    seen.images_to_fix = True
+                elif src.startswith("http://"):
+                    seen.http_images = True
+            elif tag == "a":
+                href = attributes.get("href")
+                if href and not href.startswith(("https://", "http://")):
+                    seen.links_to_fix = True
+            elif tag == "style":
                 css = node.text(deep=True) or ""
                 if not css_is_safe(css):
                     return seen.fail(UNSAFE, "<style> with script")
                 styles.append(css)
             elif tag == "iframe":
-                if "srcdoc" in node.attributes:
+                if "srcdoc" in attributes:
                     return seen.fail(UNSAFE, "<iframe srcdoc>")
-                if not policy.frame_allowed(node.attributes.get("src") or ""):
+                if not policy.frame_allowed(attributes.get("src") or ""):
                     seen.fail(REPAIR, "a frame that is not an allowed player")
-        attributes = node.attributes
         if not attributes:
             continue
         for name, value in attributes.items():
@@ -360,21 +375,27 @@ def _is_http(url: str) -> bool:
 
 
 _TAGS_WE_EDIT = frozenset(("img", "a"))
+_IMAGES = frozenset(("img",))
 # Every tag _inspect looks at by name.
-_SPECIAL_TAGS = _FORBIDDEN_ELEMENTS | {"style", "iframe"}
+_SPECIAL_TAGS = _FORBIDDEN_ELEMENTS | {"style", "iframe", "img", "a"}
 
 
-def fix_images(markup: str, base_url: str | None, image_proxy: str = "") -> tuple[str, str | None]:
-    """Splice the image and link fixes into the text; return it with the lead image."""
+def fix_images(markup: str, base_url: str | None, image_proxy: str = "", *,
+               images: bool = True, links: bool = True) -> tuple[str, str | None]:
+    """Splice the image and link fixes into the text; return it with the lead image. Told that
+    no image needs a fix (``images=False``), it reads images only up to the lead image; told
+    that no link does (``links=False``), it skips links."""
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), non-overlapping
     lead: str | None = None
-    for tag in iter_start_tags(markup, names=_TAGS_WE_EDIT):
+    for tag in iter_start_tags(markup, names=_TAGS_WE_EDIT if links else _IMAGES):
         if tag.name == "a":
             href = tag.get("href")
             if href is not None and href.value:
                 _replace_url(edits, href, html.unescape(href.value), base_url, "")
             continue
-        if tag.name != "img":
+        if tag.name != "img" or (lead is not None and not images):
+            if not links and lead is not None:
+                break
             continue
         src = tag.get("src")
         url: str | None = None
@@ -540,7 +561,15 @@ def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "",
                policy: CleanPolicy = DEFAULT_POLICY) -> CleanBody:
     """The body as it will be published, and its lead image (``None`` if it has no image)."""
     safe, seen, sanitized = make_safe(markup, policy)
-    fixed, lead = fix_images(safe, base_url, image_proxy)
+    if seen is None:
+        fixed, lead = fix_images(safe, base_url, image_proxy)
+    else:  # the parse of the body as served says which fixes it needs
+        links = seen.links_to_fix and base_url is not None
+        if seen.images or links:
+            fixed, lead = fix_images(safe, base_url, image_proxy, links=links,
+                                     images=seen.images_to_fix or bool(image_proxy and seen.http_images))
+        else:
+            fixed, lead = safe, None
     # The edits are escaped public URLs and attributes, spliced into start tags where the HTML5
     # tokenizer sees them (tags.py; tests/test_tags.py holds it to lexbor's parse), so they
     # change attributes only and the verdict carries over. A body the repairs changed, which

@@ -146,6 +146,9 @@ _HTML_BLOCK_TAGS = (
 _HTML_BLOCK_START = re.compile(rf" {{0,3}}</?(?:{_HTML_BLOCK_TAGS})(?: +|/?>|$)", re.I)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BLANK_LINE = re.compile(r"(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)")
+# The same for text without CR: a literal first character lets re skip to each line break
+# (the pattern above tries every position: eight times slower on a 4 KB body).
+_LF_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _FENCE = re.compile(r"(?:(?:[^\S\r\n]*>){0,3}|[-*+]|[0-9]+\.)[^\S\r\n]*(?:`{3}|~{3})")
 _CODE_INDENT = re.compile(r"(?: {4}| {0,3}\t)")
 # An empty comment: nothing in HTML, a line that is not blank to Markdown.
@@ -156,9 +159,10 @@ def markdown_view(body: str) -> str | None:
     """The HTML that Hexo publishes for this body: the body itself when Markdown leaves it
     alone, with its indented code blocks rendered when those are all Markdown makes of it;
     ``None`` when Markdown would do more (paragraphs, code spans, links, fences)."""
-    if ("```" in body or "~~~" in body) and _has_fence(body):
+    # One-character tests first: "```" in a long text costs as much as the regex below.
+    if ("`" in body or "~" in body) and ("```" in body or "~~~" in body) and _has_fence(body):
         return None
-    if not _BLANK_LINE.search(body):
+    if not (_BLANK_LINE if "\r" in body else _LF_BLANK_LINE).search(body):
         return body
     lines = _LINE_BREAK.split(body)
     out: list[str] = []
