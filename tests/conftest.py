@@ -202,7 +202,13 @@ EPOCH = str(int(datetime.strptime(CRAWL_TIME, "%Y-%m-%d %H:%M:%S").replace(tzinf
 ITEM = re.compile(rb"<item>.*?</item>", re.S)
 
 
-def newsmirror(*args, cwd=None, env_extra=None):
+def newsmirror(*args, cwd=None, env_extra=None, due_only=False):
+    """The CLI as a subprocess, at the crawl time EPOCH. Every test runs at that one moment,
+    so ``run`` gets ``--all`` (fetch every channel, as a run did before channels had a
+    schedule) unless ``due_only``: test_schedule.py moves the clock and tests the schedule."""
+    if "run" in args and not due_only and "--all" not in args:
+        at = args.index("run") + 1
+        args = (*args[:at], "--all", *args[at:])
     env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "newsmirror", *args], capture_output=True,

@@ -23,7 +23,7 @@ def mtimes(tmp_path) -> dict[str, int]:
 def test_run_writes_golden_posts_then_changes_nothing(tmp_path, server, golden_site):
     result = newsmirror("run", "--config", str(golden_site))
     assert result.returncode == 0, result.stderr
-    assert "feeds: 10 ok, 0 not modified, 0 failed, 0 deferred; items: 16 new" in result.stdout
+    assert "feeds: 10 ok, 0 not modified, 0 failed, 0 deferred, 0 not due; items: 16 new" in result.stdout
     written = posts_in(tmp_path)
     assert len(written) == 16
     for case in golden_cases():
@@ -90,6 +90,9 @@ def test_failed_feed_does_not_stop_the_others(tmp_path, server):
     assert "Traceback" not in result.stderr
     assert list(posts_in(tmp_path)) == ["source/_posts/g/s/good/Good news.md"]
 
+    # failing channels back off: the run after one is told to fetch them all the same
+    again = newsmirror("run", "--config", str(config), due_only=True)
+    assert "1 ok, 0 not modified, 0 failed, 0 deferred, 2 not due" in again.stdout, again.stdout
     newsmirror("run", "--config", str(config))
     status = json.loads(newsmirror("status", "--json", "--config", str(config)).stdout)
     by_channel = {row["channel"]: row for row in status}
@@ -97,8 +100,8 @@ def test_failed_feed_does_not_stop_the_others(tmp_path, server):
     assert by_channel["g/s/good"]["failures"] == 0 and by_channel["g/s/good"]["items"] == 1
     assert by_channel["g/s/good"]["last_ok"].startswith("2021-08-07")
     text = newsmirror("--config", str(config), "status").stdout
-    assert ("g/s/gone: 0 items, last ok never, last new item never, 2 failures in a row,"
-            " last error: HTTP 404") in text
+    assert ("g/s/gone: 0 items, last ok never, last new item never, next fetch "
+            "2021-08-07T02:32:05+00:00, 2 failures in a row, last error: HTTP 404") in text
 
 
 def test_retry_after_is_remembered(tmp_path, server):

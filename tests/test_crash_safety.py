@@ -31,7 +31,7 @@ def _serve(server):
 
 def _start(config):
     env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
-    return subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--quiet", "--config",
+    return subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--all", "--quiet", "--config",
                              str(config)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
@@ -168,7 +168,7 @@ def test_ctrl_c_stops_at_once_and_keeps_what_is_done(tmp_path, server):
     config.write_text('[output]\ndir = "site"\n[fetch]\nconcurrency = 40\nper_host = 40\n'
                       'timeout = 60\n' + "".join(channels), encoding="utf-8")
     env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
-    run = subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--config", str(config)],
+    run = subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--all", "--config", str(config)],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20

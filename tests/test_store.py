@@ -85,4 +85,17 @@ def test_migration_from_schema_1_backfills_the_last_new_item(tmp_path):
     with Store(path) as store:
         [state] = store.feed_states()
     assert state.last_new == 150.0 and state.items == 2
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    # schema 3: the schedule's lifetime and <ttl>, unknown for feeds fetched before
+    assert (state.fresh_for, state.ttl) == (None, None)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
+def test_the_schedule_s_fields_are_recorded(tmp_path):
+    from newsmirror.types import HTTPValidators
+    with Store(tmp_path / "state.db") as store:
+        store.record_fetch_ok("c", "http://x/", HTTPValidators('"e"', None), "h", 10.0, 1,
+                              fresh_for=300.0, ttl=3600.0)
+        assert (store.feed_state("c").fresh_for, store.feed_state("c").ttl) == (300.0, 3600.0)
+        store.record_not_modified("c", "http://x/", 20.0, fresh_for=60.0)
+        state = store.feed_state("c")
+        assert (state.fresh_for, state.ttl, state.last_attempt) == (60.0, 3600.0, 20.0)

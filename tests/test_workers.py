@@ -87,7 +87,7 @@ def test_a_killed_worker_costs_only_the_feeds_it_held(tmp_path, server):
     _count_in_flight(server, delay=0.3)
     config = _config(tmp_path, server, per_host=4)
     env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
-    run = subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--config", str(config)],
+    run = subprocess.Popen([sys.executable, "-m", "newsmirror", "run", "--all", "--config", str(config)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 10
     while len(_children(run.pid)) < 2 and time.monotonic() < deadline:

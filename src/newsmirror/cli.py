@@ -19,7 +19,7 @@ import click
 from . import __version__
 from .catalog import LANGUAGES, category_label, load_catalog, with_routes
 from .config import DEFAULT_RSSHUB_BASE, Config, load_config
-from .core import FAILED, FeedOutcome, Mirror
+from .core import DEFERRED, FAILED, NOT_DUE, FeedOutcome, Mirror
 from .exceptions import ConfigError, LockedError, StorageError
 
 # 0 (all fine) and 1 (some feeds failed) come from RunReport.exit_code.
@@ -70,19 +70,24 @@ def main(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: boo
 
 @main.command()
 @_config_option
-@click.option("-q", "--quiet", is_flag=True, help="Only errors and the summary.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Nothing when all went well (for cron); failures and the summary otherwise.")
 @click.option("-v", "--verbose", is_flag=True, help="A line for every feed, even on a terminal.")
 @click.option("-n", "--dry-run", is_flag=True, help="Fetch and decide, but write no file and no state.")
+@click.option("--all", "every_channel", is_flag=True,
+              help="Fetch every channel, due or not (a server's Retry-After still holds).")
 @click.pass_context
-def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool, dry_run: bool) -> None:
-    """Fetch every channel and write its posts."""
+def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool, dry_run: bool,
+        every_channel: bool) -> None:
+    """Fetch the channels that are due and write their posts."""
     quiet = quiet or ctx.obj["quiet"]
     verbose = verbose or ctx.obj["verbose"]
     config = _load(ctx, config_path)
     mirror = Mirror(config)
     progress = _Progress(len(config.channels), quiet=quiet, verbose=verbose)
     try:
-        report = mirror.run(dry_run=dry_run, on_feed=progress.feed_done)
+        report = mirror.run(dry_run=dry_run, every_channel=every_channel,
+                            on_feed=progress.feed_done)
     except (LockedError, StorageError) as exc:
         progress.close()
         _fail(str(exc), EXIT_STATE)
@@ -98,15 +103,22 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     for outcome in report.failed:
         click.echo(f"failed: {outcome.channel} ({outcome.url}): {outcome.message}", err=True)
     prefix = "dry run, nothing written: " if dry_run else ""
-    click.echo(prefix + report.summary())
+    # Quiet and all well: not a line (cron mails whatever a job prints).
+    silent = quiet and report.exit_code == 0
+    adopted = report.total("adopted")
+    if adopted and not silent:
+        click.echo(f"adopted {_plural(adopted, 'post')} on disk that the state did not know "
+                   "(it was lost or new): kept as they are, and on the site")
+    if not silent:
+        click.echo(prefix + report.summary())
     if not quiet and not dry_run:
         click.echo(f"posts: {report.posts_dir}")
     if config.site.enabled and not dry_run:
-        _build(mirror, quiet=quiet)
+        _build(mirror, quiet=quiet, silent=silent)
     sys.exit(report.exit_code)
 
 
-def _build(mirror: Mirror, *, quiet: bool, full: bool = False) -> None:
+def _build(mirror: Mirror, *, quiet: bool, full: bool = False, silent: bool = False) -> None:
     try:
         built = mirror.build_site(full=full)
     except KeyboardInterrupt:
@@ -119,12 +131,90 @@ def _build(mirror: Mirror, *, quiet: bool, full: bool = False) -> None:
         _fail(str(exc), EXIT_STATE)
     except OSError as exc:
         _fail(f"{exc.filename or mirror.config.public_dir}: {exc.strerror or exc}", EXIT_STATE)
-    click.echo(built.summary())
+    if not silent:
+        click.echo(built.summary())
     for path in built.missing[:10]:
         click.echo(f"missing post: {path}", err=True)
     if not quiet:
         click.echo(f"site: {mirror.config.public_dir} "
                    f"(preview: newsmirror serve --config {mirror.config.path})")
+
+
+@main.command()
+@_config_option
+@click.option("--min-wait", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Seconds between the end of a round and the next, at least.")
+@click.option("--max-wait", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+              help="Seconds between rounds at most, even when no channel is due sooner.")
+@click.pass_context
+def watch(ctx: click.Context, config_path: Path | None, min_wait: float, max_wait: float) -> None:
+    """Run due channels as they come due, building the site after each round (SIGTERM or
+    Ctrl-C stops, within seconds, nothing lost). One line per round."""
+    import signal
+    import threading
+
+    from .dates import now as crawl_now
+
+    config = _load(ctx, config_path)
+    mirror = Mirror(config)
+    stop = threading.Event()
+    in_round = threading.Event()
+
+    def on_signal(number: int, frame: object) -> None:
+        stop.set()
+        if in_round.is_set():  # the round stops as Ctrl-C stops a run: what is done is kept
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"watching {len(config.channels)} channels ({config.path}); SIGTERM or Ctrl-C stops")
+    rounds = 0
+    while not stop.is_set():
+        rounds += 1
+        in_round.set()
+        try:
+            report = mirror.run()
+            line = report.summary()
+            if config.site.enabled and not stop.is_set():
+                line += "; site: " + mirror.build_site().summary()
+        except KeyboardInterrupt:
+            click.echo(f"{_clock_now()} round {rounds}: stopped; what it finished is recorded")
+            break
+        except (LockedError, StorageError) as exc:
+            line = f"skipped: {exc}"  # another run holds the state: try again next round
+        except OSError as exc:
+            line = f"skipped: {exc.filename or config.output.state}: {exc.strerror or exc}"
+        finally:
+            in_round.clear()
+        click.echo(f"{_clock_now()} round {rounds}: {line}")
+        try:
+            due = mirror.next_due()
+        except StorageError:
+            due = None
+        wait = 0.0 if due is None else due - crawl_now()
+        stop.wait(min(max(wait, min_wait), max(max_wait, min_wait)))
+    click.echo("newsmirror: watch stopped")
+
+
+def _clock_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Make a new mirror in FOLDER: a commented newsmirror.toml, .gitignore and a GitHub
+    Actions workflow that runs it on a schedule and publishes the site to GitHub Pages."""
+    from .scaffold import scaffold
+    try:
+        made = scaffold(folder)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    except OSError as exc:
+        _fail(f"{exc.filename or folder}: {exc.strerror or exc}", EXIT_CONFIG)
+    for path in made.written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: cd {folder} && newsmirror run   (then `newsmirror serve` to preview)")
 
 
 @main.command()
@@ -177,7 +267,7 @@ class _Progress:
             if outcome.status == FAILED:
                 self.bar.write(f"failed: {outcome.channel}: {outcome.message}", file=sys.stderr)
         elif self.lines and not self.quiet:
-            detail = (outcome.message if outcome.status == FAILED else
+            detail = (outcome.message if outcome.status in (FAILED, DEFERRED, NOT_DUE) else
                       f"{outcome.new} new, {outcome.updated} updated, {outcome.unchanged} unchanged")
             click.echo(f"{outcome.status}: {outcome.channel}: {detail}", err=True)
 
@@ -199,15 +289,18 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool,
            failing_after: int | None, stale_days: float | None, check: bool) -> None:
     """Per channel: last success, last new item, failures in a row, items, and flags."""
     config = _load(ctx, config_path)
+    mirror = Mirror(config)
     try:
-        report = Mirror(config).health(failing_after=failing_after, stale_days=stale_days)
+        report = mirror.health(failing_after=failing_after, stale_days=stale_days)
     except StorageError as exc:
         _fail(str(exc), EXIT_STATE)
+    unowned = mirror.unowned_posts()
     rows = [{
         "channel": h.state.channel, "url": h.state.url, "last_ok": _iso(h.state.last_ok),
         "last_new": _iso(h.state.last_new), "last_error_at": _iso(h.state.last_error_at),
         "last_error": h.state.last_error, "failures": h.state.failures,
         "retry_after": _iso(h.state.retry_after), "items": h.state.items, "flags": h.flags,
+        "next_fetch": _iso(h.next_fetch),
     } for h in report]
     flagged = [row for row in rows if row["flags"]]
     if as_json:
@@ -215,13 +308,18 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool,
     else:
         for row in rows:
             line = (f"{row['channel']}: {row['items']} items, last ok {row['last_ok'] or 'never'},"
-                    f" last new item {row['last_new'] or 'never'}")
+                    f" last new item {row['last_new'] or 'never'},"
+                    f" next fetch {row['next_fetch'] or 'on the next run'}")
             if row["failures"]:
                 line += f", {row['failures']} failures in a row, last error: {row['last_error']}"
             click.echo(line)
             for flag in row["flags"]:
                 click.echo(f"  ! {flag}")
         click.echo(f"{len(rows)} channels, {len(flagged)} flagged")
+    if unowned:
+        click.echo(f"! {_plural(unowned, 'post file')} on disk {'is' if unowned == 1 else 'are'} "
+                   "not in the state (it was lost, or is younger than them): the next run adopts "
+                   "them", err=as_json)
     if check and flagged:
         sys.exit(1)
 
@@ -352,3 +450,7 @@ def _iso(timestamp: float | None) -> str | None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -33,6 +33,7 @@ class FetchSettings:
     max_bytes: int = 20_000_000
     retries: int = 2
     user_agent: str = DEFAULT_USER_AGENT
+    interval: float = 0.0         # seconds a channel waits between fetches at least
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class Channel:
     exclude: re.Pattern[str] | None = None
     # The RSSHub instance's access key ([rsshub] key): sent with the request, never written.
     access_key: str = field(default="", repr=False)
+    interval: float | None = None  # its own [fetch] interval, in seconds (None: the global one)
 
     __reduce__ = reduce_by_slots  # each job carries its channel to a worker
 
@@ -160,7 +162,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "fetch": {
         "concurrency": int, "per_host": int, "timeout": (int, float), "max_bytes": int,
-        "retries": int, "user_agent": str,
+        "retries": int, "user_agent": str, "interval": (str, int, float),
     },
 }
 # RSSHub's common parameters (docs.rsshub.app, "Parameters"), passed on the feed's URL.
@@ -170,12 +172,13 @@ RSSHUB_PARAMS: dict[str, type] = {
     "filter_case_sensitive": bool, "mode": str,
 }
 _LEVELS = ("group", "site", "channel")
-_CHANNEL_KEYS: dict[str, type] = {
+_CHANNEL_KEYS: dict[str, type | tuple[type, ...]] = {
     "group": str, "site": str, "channel": str, "url": str, "author": str,
-    "max_items": int, "include": str, "exclude": str, **RSSHUB_PARAMS,
+    "max_items": int, "include": str, "exclude": str, "interval": (str, int, float),
+    **RSSHUB_PARAMS,
 }
 _CHANNEL_REQUIRED = ("group", "site", "channel", "url")
-_ROUTE_KEYS: dict[str, type] = {
+_ROUTE_KEYS: dict[str, type | tuple[type, ...]] = {
     **{k: v for k, v in _CHANNEL_KEYS.items() if k != "url"}, "path": str,
 }
 
@@ -247,6 +250,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         max_bytes=_positive(f.get("max_bytes", 20_000_000), f"{where}: [fetch] max_bytes"),
         retries=_non_negative(f.get("retries", 2), f"{where}: [fetch] retries"),
         user_agent=f.get("user_agent", DEFAULT_USER_AGENT),
+        interval=_duration(f.get("interval", 0), f"{where}: [fetch] interval"),
     )
 
     site = _site(tables["site"], folder, where)
@@ -421,7 +425,40 @@ def _channel(entry: Any, ctx: str, rsshub: RSSHubSettings, folder: Path, default
         include=_regex(entry.get("include"), f"{ctx}: include"),
         exclude=_regex(entry.get("exclude"), f"{ctx}: exclude"),
         access_key=rsshub.key if url.startswith(rsshub.base + "/") else "",
+        interval=_duration(entry["interval"], f"{ctx}: interval") if "interval" in entry else None,
     )
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
+_UNIT_SECONDS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
+
+
+def parse_duration(value: str | int | float) -> float | None:
+    """Seconds from ``"15m"``, ``"1h"``, ``"90s"``, ``"1d"``, ``"1h30m"`` or a number of
+    seconds; ``None`` if it is none of those."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    text = value.strip().lower().replace(" ", "")
+    if not text:
+        return None
+    position, total = 0, 0.0
+    while position < len(text):
+        match = _DURATION.match(text, position)
+        if match is None or (not match.group(2) and match.end() != len(text)):
+            return None
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    return total
+
+
+def _duration(value: Any, ctx: str) -> float:
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise ConfigError(f"{ctx} must be a duration such as \"15m\", \"2h\", \"1d\" or a "
+                          f"number of seconds, not {value!r}")
+    return seconds
 
 
 def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from .config import Channel, Config
 from .dates import now as crawl_now
-from .decide import health_flags
+from .decide import health_flags, next_fetch
 from .exceptions import Deferred, FeedError, NotModified
 from .store import FeedState, RunLock, Store
 from .types import HTTPValidators
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("newsmirror")
 
 OK, NOT_MODIFIED, FAILED, DEFERRED = "ok", "not modified", "failed", "deferred"
+NOT_DUE = "not due"   # its wait since the last fetch has not passed (decide.fetch_wait)
 # Bump when the post bytes for the same input change, so stored validators stop short-circuiting.
 OUTPUT_FORMAT = 2
 
@@ -41,13 +42,14 @@ class FeedOutcome:
 
     channel: str
     url: str
-    status: str                  # OK, NOT_MODIFIED, FAILED or DEFERRED
+    status: str                  # OK, NOT_MODIFIED, FAILED, DEFERRED or NOT_DUE
     message: str = ""
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
     sanitized: int = 0           # items whose HTML had to be sanitised
+    adopted: int = 0             # posts on disk the state did not know, now recorded
 
 
 @dataclass(slots=True)
@@ -73,7 +75,8 @@ class RunReport:
     def summary(self) -> str:
         return (
             f"feeds: {self.count(OK)} ok, {self.count(NOT_MODIFIED)} not modified, "
-            f"{self.count(FAILED)} failed, {self.count(DEFERRED)} deferred; "
+            f"{self.count(FAILED)} failed, {self.count(DEFERRED)} deferred, "
+            f"{self.count(NOT_DUE)} not due; "
             f"items: {self.total('new')} new, {self.total('updated')} updated, "
             f"{self.total('unchanged')} unchanged, {self.total('removed')} removed"
         )
@@ -83,6 +86,7 @@ class RunReport:
 class ChannelHealth:
     state: FeedState
     flags: list[str]
+    next_fetch: float | None = None   # when a run fetches it next (None: the next run)
 
 
 def settings_hash(config: Config, channel: Channel) -> str:
@@ -102,17 +106,28 @@ class Mirror:
 
     # ----------------------------------------------------------------------------- run
 
-    def run(self, *, dry_run: bool = False,
+    def run(self, *, dry_run: bool = False, every_channel: bool = False,
             on_feed: Callable[[FeedOutcome], None] | None = None) -> RunReport:
-        """Fetch every channel and write its posts. Feed errors are reported, never raised."""
+        """Fetch the channels that are due (``every_channel``: all of them, though never one a
+        server asked to wait with Retry-After) and write their posts. Feed errors are reported,
+        never raised."""
         # Imported here, as in _run: `build` and `status` need none of the fetching stack, and
         # leaving it out takes a tenth of a second off their start.
         import asyncio
         report = RunReport(posts_dir=self.config.output.posts_dir)
-        asyncio.run(self._run(crawl_now(), report, dry_run, on_feed))
+        asyncio.run(self._run(crawl_now(), report, dry_run, every_channel, on_feed))
         return report
 
-    async def _run(self, now: float, report: RunReport, dry_run: bool,
+    def due_at(self, channel: Channel, state: FeedState | None) -> float | None:
+        """When the channel is due (``None``: now, it was never fetched)."""
+        if state is None:
+            return None
+        interval = self.config.fetch.interval if channel.interval is None else channel.interval
+        return next_fetch(last_attempt=state.last_attempt, interval=interval,
+                          fresh_for=state.fresh_for, ttl=state.ttl, failures=state.failures,
+                          retry_after=state.retry_after)
+
+    async def _run(self, now: float, report: RunReport, dry_run: bool, every_channel: bool,
                    on_feed: Callable[[FeedOutcome], None] | None) -> None:
         from .job import ChannelJob
         from .workers import FetchLimits, channel_runner
@@ -130,13 +145,14 @@ class Mirror:
                 with Store.for_dry_run(output.state) if dry_run else Store(output.state) as store:
                     if interrupted:
                         remove_stale_temp_files(output.posts_dir)
-                    await self._update_due(store, run_job, limits, job_for, now, report, on_feed)
+                    await self._update_due(store, run_job, limits, job_for, now, every_channel,
+                                           report, on_feed)
 
     async def _update_due(self, store: Store, run_job: RunJob, limits: FetchLimits,
                           job_for: Callable[[Channel, HTTPValidators | None], ChannelJob],
-                          now: float, report: RunReport,
+                          now: float, every_channel: bool, report: RunReport,
                           on_feed: Callable[[FeedOutcome], None] | None) -> None:
-        """Update every channel not asked to wait, all at once within the fetch limits."""
+        """Update every due channel not asked to wait, all at once within the fetch limits."""
         import asyncio
 
         due: list[tuple[Channel, FeedState | None]] = []
@@ -146,6 +162,12 @@ class Mirror:
                 outcome = FeedOutcome(channel.key, channel.url, DEFERRED,
                                       f"server asked to wait until {_clock(state.retry_after)}")
                 self._report(report, outcome, on_feed)
+                continue
+            # A channel whose URL changed is a new feed to the schedule, as to the validators.
+            when = self.due_at(channel, state) if state is not None and state.url == channel.url else None
+            if not every_channel and when is not None and now < when:
+                self._report(report, FeedOutcome(channel.key, channel.url, NOT_DUE,
+                                                 f"next fetch at {_clock(when)}"), on_feed)
                 continue
             due.append((channel, state))
         with store.transaction():
@@ -208,7 +230,7 @@ class Mirror:
         if isinstance(result, NotModified):
             outcome.status = NOT_MODIFIED
             if not dry_run:
-                store.record_not_modified(channel.key, channel.url, now)
+                store.record_not_modified(channel.key, channel.url, now, result.fresh_for)
             return outcome
         if isinstance(result, FeedError):
             outcome.status = FAILED
@@ -219,11 +241,14 @@ class Mirror:
             return outcome
         outcome.new, outcome.updated, outcome.unchanged = result.new, result.updated, result.unchanged
         outcome.removed, outcome.sanitized = len(result.gone), result.sanitized
+        outcome.adopted = result.adopted
         if not dry_run:
+            # Forgotten first: an adopted post's record gives its file to the item that claims it.
+            store.forget_items(channel.key, result.gone + result.released)
             store.record_items(channel.key, result.records)
-            store.forget_items(channel.key, result.gone)
             store.record_fetch_ok(channel.key, channel.url, result.validators,
-                                  settings_hash(self.config, channel), now, result.new)
+                                  settings_hash(self.config, channel), now, result.new,
+                                  result.fresh_for, result.ttl)
         return outcome
 
     # ----------------------------------------------------------------------------- site
@@ -246,11 +271,48 @@ class Mirror:
         failing_after = failing_after or settings.failing_after
         stale_days = stale_days or settings.stale_days
         now = crawl_now() if now is None else now
-        return [ChannelHealth(state, health_flags(
-                    failures=state.failures, last_ok=state.last_ok, last_new=state.last_new,
-                    last_error=state.last_error, now=now, failing_after=failing_after,
-                    stale_days=stale_days))
-                for state in self.status()]
+        report = []
+        for channel, state in zip(self.config.channels, self.status()):
+            flags = health_flags(failures=state.failures, last_ok=state.last_ok,
+                                 last_new=state.last_new, last_error=state.last_error, now=now,
+                                 failing_after=failing_after, stale_days=stale_days)
+            when = self.due_at(channel, state) if state.url == channel.url else None
+            report.append(ChannelHealth(state, flags, when if when is not None and when > now else None))
+        return report
+
+    def next_due(self) -> float | None:
+        """The earliest time a channel of the config is due (``None``: one is due now)."""
+        if not self.config.output.state.exists():
+            return None
+        with Store(self.config.output.state, read_only=True) as store:
+            states = {state.channel: state for state in store.feed_states()}
+        earliest: float | None = None
+        for channel in self.config.channels:
+            state = states.get(channel.key)
+            if state is None or state.url != channel.url:
+                return None
+            when = self.due_at(channel, state)
+            if when is None:
+                return None
+            earliest = when if earliest is None else min(earliest, when)
+        return earliest
+
+    def unowned_posts(self) -> int:
+        """Post files in the channels' folders that the state does not know: the state was
+        lost or is younger than them. The next run that fetches their channel adopts them."""
+        from .write import Folder, channel_folder
+
+        owned: dict[str, set[str]] = {}
+        if self.config.output.state.exists():
+            with Store(self.config.output.state, read_only=True) as store:
+                owned = store.owned_files()
+        count = 0
+        for channel in self.config.channels:
+            mine = owned.get(channel.key, set())
+            with Folder(channel_folder(self.config.output.posts_dir, channel.group, channel.site,
+                                       channel.channel), create=False) as folder:
+                count += sum(1 for name in folder.post_names() if name.casefold() not in mine)
+        return count
 
     def status(self) -> list[FeedState]:
         """Per channel of the config: what the store knows (channels never run included)."""

@@ -46,6 +46,15 @@ def crawl_time_text(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def crawl_time_of(text: str) -> float | None:
+    """The timestamp :func:`crawl_time_text` wrote as ``text``, or ``None`` for other text."""
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc).timestamp()
+
+
 def parse_date(text: str | None) -> datetime | None:
     """Parse RFC 822 (with its common variants) or ISO 8601; ``None`` if neither fits."""
     if not text:

@@ -96,6 +96,15 @@ def entry_title(entry: Entry) -> str:
     return entry.date_text.strip() if entry.date_text and entry.date_text.strip() else "untitled"
 
 
+ADOPTED = "file:"   # the identity of a post on disk that no item of the state claims
+
+
+def adopted_identity(file: str) -> str:
+    """The identity a post file the state did not know is recorded under until its item comes
+    back (the state was lost, or the posts came from elsewhere)."""
+    return ADOPTED + file
+
+
 def picsum_number(identity: str) -> int:
     """The picsum fallback's N (0–10000), the same for the same item on every run."""
     return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") % 10001
@@ -178,3 +187,33 @@ def health_flags(*, failures: int, last_ok: float | None, last_new: float | None
     elif last_new is None and last_ok is not None:
         flags.append("stale: no item yet")
     return flags
+
+
+# ------------------------------------------------------------------------------ the schedule
+
+MAX_WAIT = DAY                 # no rule keeps a channel waiting longer than a day
+BACKOFF_BASE = 300.0           # a failing channel's first wait when its interval is shorter
+
+
+def fetch_wait(*, interval: float, fresh_for: float | None, ttl: float | None,
+               failures: int) -> float:
+    """Seconds between a channel's last fetch and its next: the largest of its interval, the
+    lifetime its server gave the response (Cache-Control max-age / Expires), the feed's own
+    ``<ttl>``, and, for a failing channel, a backoff that doubles with each failure in a row;
+    never more than a day."""
+    wait = max(interval, fresh_for or 0.0, ttl or 0.0)
+    if failures > 0:
+        wait = max(wait, max(interval, BACKOFF_BASE) * 2.0 ** min(failures - 1, 20))
+    return min(wait, MAX_WAIT)
+
+
+def next_fetch(*, last_attempt: float | None, interval: float, fresh_for: float | None,
+               ttl: float | None, failures: int, retry_after: float | None) -> float | None:
+    """When a channel is due (``None``: at once, it was never fetched). A server's Retry-After
+    is kept as given (fetch.py caps it at a day)."""
+    if last_attempt is None:
+        return retry_after
+    due = last_attempt + fetch_wait(interval=interval, fresh_for=fresh_for, ttl=ttl,
+                                    failures=failures)
+    return due if retry_after is None else max(due, retry_after)
+

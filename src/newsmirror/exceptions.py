@@ -16,7 +16,15 @@ class FeedError(NewsmirrorError):
 
 
 class NotModified(FeedError):
-    """The server answered 304: nothing to do for this feed."""
+    """The server answered 304: nothing to do for this feed. ``fresh_for``: the seconds the
+    server said the feed stays fresh (Cache-Control max-age / Expires), if it said."""
+
+    def __init__(self, message: str, fresh_for: float | None = None) -> None:
+        super().__init__(message)
+        self.fresh_for = fresh_for
+
+    def __reduce__(self):  # keeps ``fresh_for`` when it crosses a process boundary
+        return (NotModified, (str(self), self.fresh_for))
 
 
 class Deferred(FeedError):

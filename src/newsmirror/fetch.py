@@ -10,12 +10,13 @@ import asyncio
 import email.utils
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Mapping, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import aiohttp
 
 from .config import FetchSettings
+from .dates import now as crawl_now
 from .exceptions import Deferred, FeedError, NotModified
 from .types import Fetched, HTTPValidators
 
@@ -43,6 +44,36 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when.timestamp() - now)
+
+
+def fresh_for_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """How long a response stays fresh (RFC 9111 §4.2.1): Cache-Control ``max-age`` less the
+    ``Age`` a cache added, else ``Expires`` less ``Date``; 0 for ``no-cache`` / ``no-store``;
+    ``None`` when the server says nothing."""
+    directives: dict[str, str] = {}
+    for part in (headers.get("Cache-Control") or "").split(","):
+        name, _, value = part.partition("=")
+        directives.setdefault(name.strip().lower(), value.strip().strip('"'))
+    if "no-store" in directives or "no-cache" in directives:
+        return 0.0
+    if directives.get("max-age", "").isdigit():
+        age = (headers.get("Age") or "").strip()
+        return max(0.0, float(directives["max-age"]) - (float(age) if age.isdigit() else 0.0))
+    expires = headers.get("Expires")
+    if expires is None:
+        return None
+    until = _http_date(expires)
+    if until is None:
+        return 0.0  # an invalid Expires ("0", "-1") means already expired
+    served = _http_date(headers.get("Date") or "")
+    return max(0.0, until - (served if served is not None else now))
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        return email.utils.parsedate_to_datetime(value.strip()).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 class Gate(Protocol):
@@ -148,13 +179,14 @@ class Fetcher:
                 if status == 304:
                     if not headers:
                         raise FeedError("HTTP 304 Not Modified to a request that was not conditional")
-                    raise NotModified("not modified")
+                    raise NotModified("not modified", fresh_for_seconds(response.headers, time.time()))
                 if status in (429, 503):
                     wait = retry_after_seconds(response.headers.get("Retry-After"), time.time())
                     if wait is not None:
                         wait = min(wait, MAX_RETRY_AFTER)
+                        # on the run's clock, which SOURCE_DATE_EPOCH may set
                         raise Deferred(f"HTTP {status}: retry after {wait:.0f} s",
-                                       until=time.time() + wait)
+                                       until=crawl_now() + wait)
                 if status >= 500:
                     raise _Retryable(f"HTTP {status} {response.reason or ''}".rstrip())
                 if not 200 <= status < 300:
@@ -167,6 +199,7 @@ class Fetcher:
                     url=url, content=body, content_type=response.headers.get("Content-Type"),
                     validators=HTTPValidators(response.headers.get("ETag"),
                                               response.headers.get("Last-Modified")),
+                    fresh_for=fresh_for_seconds(response.headers, time.time()),
                 )
         raise FeedError(f"more than {MAX_REDIRECTS} redirects")
 

@@ -221,6 +221,7 @@ class PostParts:
     image: str
     date: str
     body: str
+    title: str = ""     # as the front matter has it (the reference's replacements made)
 
 
 _ESCAPES = re.compile(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)')
@@ -238,12 +239,12 @@ def read_post(text: str) -> PostParts | None:
     fields = {}
     for line in head.splitlines():
         key, colon, value = line.partition(": ")
-        if colon and key in ("headimg", "date"):
+        if colon and key in ("headimg", "date", "title") and key not in fields:
             fields[key] = value
-    if len(fields) != 2:
+    if "headimg" not in fields or "date" not in fields:
         return None
     return PostParts(image=_yaml_unquote(fields["headimg"]), date=fields["date"],
-                     body=rest[:-len(_BODY_END)])
+                     body=rest[:-len(_BODY_END)], title=_yaml_unquote(fields.get("title", "")))
 
 
 def _yaml_unquote(value: str) -> str:

@@ -50,8 +50,12 @@ class ChannelUpdate:
     """What was done, and what the store must now record (the files are already in place)."""
 
     validators: HTTPValidators
+    fresh_for: float | None = None   # the response's lifetime (Cache-Control / Expires)
+    ttl: float | None = None         # the feed's <ttl>, in seconds
     records: list[ItemRecord] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)   # identities whose posts were removed
+    released: list[str] = field(default_factory=list)  # adopted posts their items now own
+    adopted: int = 0                 # posts on disk the state did not know, now recorded
     new: int = 0
     updated: int = 0
     unchanged: int = 0

@@ -204,7 +204,14 @@ def _parse_rss(root: Any, url: str) -> ParsedFeed:
     if not items:
         items = list(_children(root, "item"))
     title = _text(_child(channel, "title")).strip() if channel is not None else ""
-    return ParsedFeed(url=url, title=title, kind="rss", entries=_entries(items, _rss_entry))
+    return ParsedFeed(url=url, title=title, kind="rss", entries=_entries(items, _rss_entry),
+                      ttl=_rss_ttl(channel))
+
+
+def _rss_ttl(channel: Any) -> float | None:
+    """RSS 2.0 ``<ttl>``: minutes the feed may be cached (a number, or nothing)."""
+    text = _text(_child(channel, "ttl")).strip() if channel is not None else ""
+    return float(text) * 60 if text.isdigit() else None
 
 
 def _entries(items: Iterable[Any], read: Callable[[Any], Entry]) -> tuple[Entry, ...]:

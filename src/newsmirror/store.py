@@ -55,6 +55,12 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN last_new REAL;
     UPDATE feeds SET last_new = (SELECT MAX(first_seen) FROM items WHERE items.channel = feeds.channel);
     """,
+    # 3: what the schedule needs besides the last attempt and the failures in a row: how long
+    # the server said the last response stays fresh, and the feed's own <ttl> (seconds).
+    """
+    ALTER TABLE feeds ADD COLUMN fresh_for REAL;
+    ALTER TABLE feeds ADD COLUMN ttl REAL;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -73,6 +79,8 @@ class FeedState:
     retry_after: float | None
     last_new: float | None = None
     items: int = 0
+    fresh_for: float | None = None  # the last response's lifetime (Cache-Control / Expires)
+    ttl: float | None = None        # the feed's <ttl>, in seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,21 +244,18 @@ class Store:
 
     def feed_state(self, channel: str) -> FeedState | None:
         row = self._db.execute(
-            "SELECT channel, url, etag, last_modified, settings_hash, last_attempt, last_ok,"
-            " last_error_at, last_error, failures, retry_after, last_new FROM feeds"
-            " WHERE channel = ?",
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE channel = ?",
             (channel,),
         ).fetchone()
         return None if row is None else _feed_state(row)
 
     def feed_states(self) -> list[FeedState]:
         rows = self._db.execute(
-            "SELECT f.channel, f.url, f.etag, f.last_modified, f.settings_hash, f.last_attempt,"
-            " f.last_ok, f.last_error_at, f.last_error, f.failures, f.retry_after, f.last_new,"
-            " (SELECT COUNT(*) FROM items i WHERE i.channel = f.channel)"
-            " FROM feeds f ORDER BY f.channel"
+            f"SELECT {_FEED_COLUMNS},"
+            " (SELECT COUNT(*) FROM items i WHERE i.channel = feeds.channel) AS items"
+            " FROM feeds ORDER BY channel"
         ).fetchall()
-        return [_feed_state(row[:12], items=row[12]) for row in rows]
+        return [_feed_state(row[:-1], items=row[-1]) for row in rows]
 
     def _upsert_feed(self, channel: str, url: str, **fields: object) -> None:
         names = ", ".join(fields)
@@ -263,20 +268,23 @@ class Store:
         )
 
     def record_fetch_ok(self, channel: str, url: str, validators: HTTPValidators,
-                        settings_hash: str, now: float, new_items: int = 0) -> None:
+                        settings_hash: str, now: float, new_items: int = 0,
+                        fresh_for: float | None = None, ttl: float | None = None) -> None:
         fields: dict[str, object] = dict(
             etag=validators.etag, last_modified=validators.last_modified,
             settings_hash=settings_hash, last_attempt=now, last_ok=now, failures=0,
-            retry_after=None)
+            retry_after=None, fresh_for=fresh_for, ttl=ttl)
         if new_items:
             fields["last_new"] = now
         with self.transaction():
             self._upsert_feed(channel, url, **fields)
 
-    def record_not_modified(self, channel: str, url: str, now: float) -> None:
+    def record_not_modified(self, channel: str, url: str, now: float,
+                            fresh_for: float | None = None) -> None:
+        """A 304: the feed's <ttl> stays as the last full response gave it."""
         with self.transaction():
             self._upsert_feed(channel, url, last_attempt=now, last_ok=now, failures=0,
-                              retry_after=None)
+                              retry_after=None, fresh_for=fresh_for)
 
     def record_failure(self, channel: str, url: str, message: str, now: float,
                        retry_after: float | None = None) -> None:
@@ -300,6 +308,13 @@ class Store:
             (channel,),
         )
         return {row[0]: ItemRecord(*row) for row in rows}
+
+    def owned_files(self) -> dict[str, set[str]]:
+        """Per channel, the case-folded names of the post files its items own."""
+        owned: dict[str, set[str]] = {}
+        for channel, file_key in self._db.execute("SELECT channel, file_key FROM items"):
+            owned.setdefault(channel, set()).add(file_key)
+        return owned
 
     def record_items(self, channel: str, items: Iterable[ItemRecord]) -> None:
         """Record items whose files are in place (or unchanged), in one transaction."""
@@ -325,9 +340,14 @@ def known_of(record: ItemRecord) -> Known:
                  first_seen=record.first_seen)
 
 
+_FEED_COLUMNS = ("channel, url, etag, last_modified, settings_hash, last_attempt, last_ok,"
+                 " last_error_at, last_error, failures, retry_after, last_new, fresh_for, ttl")
+
+
 def _feed_state(row: tuple, items: int = 0) -> FeedState:
     return FeedState(
         channel=row[0], url=row[1], validators=HTTPValidators(row[2], row[3]),
         settings_hash=row[4], last_attempt=row[5], last_ok=row[6], last_error_at=row[7],
         last_error=row[8], failures=row[9], retry_after=row[10], last_new=row[11], items=items,
+        fresh_for=row[12], ttl=row[13],
     )

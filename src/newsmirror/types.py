@@ -31,6 +31,7 @@ class Fetched:
     content: bytes
     content_type: str | None = None
     validators: HTTPValidators = HTTPValidators()
+    fresh_for: float | None = None   # seconds the server says it stays fresh, if it says
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class ParsedFeed:
     title: str
     kind: str                    # "rss", "atom" or "json"
     entries: tuple[Entry, ...] = field(default_factory=tuple)
+    ttl: float | None = None     # RSS <ttl>, in seconds: how long the feed asks to be cached
 
 
 @dataclass(frozen=True, slots=True)

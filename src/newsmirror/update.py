@@ -9,12 +9,16 @@ two.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from functools import lru_cache
 
 from .clean import DEFAULT_POLICY, CleanPolicy, clean_body, for_hexo, proxied_image
-from .dates import post_date
+from .dates import crawl_time_of, post_date
 from .decide import (
+    ADOPTED,
     Change,
+    adopted_identity,
     content_hash,
     decide_change,
     entry_title,
@@ -23,7 +27,7 @@ from .decide import (
     select_entries,
 )
 from .exceptions import FeedError
-from .hexo import Post, picsum_url, render_post
+from .hexo import Post, picsum_url, read_post, render_post
 from .job import ChannelJob, ChannelUpdate
 from .parse import parse_feed
 from .store import ItemRecord, known_of
@@ -45,27 +49,85 @@ def update_channel(job: ChannelJob, fetched: Fetched) -> ChannelUpdate:
 def _update_channel(job: ChannelJob, fetched: Fetched) -> ChannelUpdate:
     channel = job.channel
     parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
-    result = ChannelUpdate(fetched.validators)
-    taken = {record.file.casefold() for record in job.known.values()}
+    result = ChannelUpdate(fetched.validators, fetched.fresh_for, parsed.ttl)
     chosen = select_entries(parsed.entries, channel)
     with Folder(channel_folder(job.posts_dir, channel.group, channel.site, channel.channel),
                     create=bool(chosen) and not job.dry_run) as folder:
-        _write_posts(job, fetched, chosen, folder, taken, result)
+        # Posts the state does not own (it was lost, or they came from elsewhere): each is
+        # claimed by its item when that comes back, and recorded on its own until then.
+        adopted = {record.file.casefold(): record for record in job.known.values()
+                   if record.identity.startswith(ADOPTED)}
+        taken = {record.file.casefold() for record in job.known.values()}
+        if not job.dry_run:
+            _find_unowned_posts(job, folder, taken, adopted, result)
+        _write_posts(job, fetched, chosen, folder, taken, adopted, result)
+        for record in adopted.values():  # not claimed: recorded as they are
+            if record.identity not in job.known:
+                result.records.append(record)
     return result
 
 
+def _find_unowned_posts(job: ChannelJob, folder: Folder, taken: set[str],
+                        adopted: dict[str, ItemRecord], result: ChannelUpdate) -> None:
+    """Adopt the channel's post files that no record owns; files that are not posts in our
+    format only keep their names from being used."""
+    for name in folder.post_names():
+        key = name.casefold()
+        if key in taken:
+            continue
+        record = _adopted_record(folder, name, job.now)
+        taken.add(key)
+        if record is not None:
+            adopted[key] = record
+            result.adopted += 1
+
+
+_PICSUM_NUMBER = re.compile(r"^https://picsum\.photos/400/300\?random=(\d+)$")
+
+
+def _adopted_record(folder: Folder, name: str, now: float) -> ItemRecord | None:
+    """A record for a post file written by newsmirror (or the reference) before the state
+    knew it: its bytes' hash, its title, and when it was first seen (its crawl-time date, for
+    an item without one, so that the post reads back byte for byte)."""
+    try:
+        data = folder.read(name)
+        parts = read_post(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+    if parts is None:
+        return None
+    first_seen = crawl_time_of(parts.date)
+    if first_seen is None:
+        first_seen = min(folder.modified(name), now)
+    picsum = _PICSUM_NUMBER.match(parts.image)
+    return ItemRecord(adopted_identity(name), name, content_hash(data),
+                      int(picsum.group(1)) if picsum else -1, first_seen, now,
+                      parts.title or name[:-3], None)
+
+
 def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entry]],
-                 folder: Folder, taken: set[str], result: ChannelUpdate) -> None:
+                 folder: Folder, taken: set[str], adopted: dict[str, ItemRecord],
+                 result: ChannelUpdate) -> None:
     channel = job.channel
     for identity, entry in chosen:
         record = job.known.get(identity)
+        title = entry_title(entry)
+        if record is None and adopted:
+            # An adopted post under the name this new item would get is this item's post.
+            name = file_name(title, identity, taken - adopted.keys())
+            claimed = adopted.pop(name.casefold(), None)
+            if claimed is not None:
+                # its picsum photo as the file has it (the reference drew them at random)
+                record = replace(claimed, identity=identity, picsum=claimed.picsum
+                                 if claimed.picsum >= 0 else picsum_number(identity))
+                if claimed.identity in job.known:
+                    result.released.append(claimed.identity)
         picsum = record.picsum if record else picsum_number(identity)
         first_seen = record.first_seen if record else job.now
         policy = _policy(job.iframe_hosts)
         body = clean_body(entry.body, _base_url(entry, fetched), job.image_proxy, policy)
         post_body, changed = for_hexo(body.html, policy)
         image = body.lead_image or _enclosure_image(entry.image, job.image_proxy) or picsum_url(picsum)
-        title = entry_title(entry)
         data = render_post(Post(
             title=title, group=channel.group, site=channel.site, channel=channel.channel,
             author=channel.author, date=post_date(entry.date_text, entry.published, first_seen),
@@ -84,7 +146,7 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
                                          title, entry.link))
     # An empty feed is more likely a hiccup upstream than the end of a channel: it removes nothing.
     if job.retention == "window" and chosen:
-        current = {identity for identity, _ in chosen}
+        current = {identity for identity, _ in chosen}.union(result.released)
         result.gone = [identity for identity in job.known if identity not in current]
         if not job.dry_run:
             for identity in result.gone:

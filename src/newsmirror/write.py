@@ -92,6 +92,30 @@ class Folder:
             exc.filename = str(self.path / name)
             raise
 
+    def post_names(self) -> list[str]:
+        """The post files in the folder (``*.md``; not temp files, not folders)."""
+        if self._fd is None:
+            return []
+        names = []
+        with os.scandir(self._fd) as entries:
+            for entry in entries:
+                if entry.name.endswith(".md") and not entry.name.startswith(_TEMP_PREFIX) \
+                        and entry.is_file(follow_symlinks=False):
+                    names.append(entry.name)
+        return names
+
+    def read(self, name: str) -> bytes:
+        _check_name(name)
+        if self._fd is None:
+            raise FileNotFoundError(2, "No such file or directory", str(self.path / name))
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self._fd)
+        with os.fdopen(fd, "rb") as file:
+            return file.read()
+
+    def modified(self, name: str) -> float:
+        _check_name(name)
+        return os.stat(name, dir_fd=self._fd).st_mtime if self._fd is not None else 0.0
+
     def remove(self, name: str) -> None:
         _check_name(name)
         if self._fd is None:
