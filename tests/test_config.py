@@ -89,6 +89,14 @@ user_agent = "x"
     (CHANNEL.replace('"新闻"', '"_drafts"'), "cannot be a folder name"),
     (CHANNEL.replace('rsshub:/aljazeera/news', 'gopher://x'), "unsupported URL scheme 'gopher'"),
     ("[output\n", "invalid TOML"),
+    ("[output]\ndirr = 'x'\n", "unknown key 'dirr' (did you mean 'dir'?)"),
+    ("[fetch]\nintervall = '1h'\n", "(did you mean 'interval'?)"),
+    ("[sites]\n", "unknown table or key 'sites' (did you mean 'site'?)"),
+    (CHANNEL + "exclued = 'x'\n", "(did you mean 'exclude'?)"),
+    (CHANNEL.replace('rsshub:/aljazeera/news', '127.0.0.1:8801/world.xml'),
+     "did you mean 'http://127.0.0.1:8801/world.xml'?"),
+    (CHANNEL.replace('rsshub:/aljazeera/news', 'localhost:1200/cnbeta'), "did you mean 'http://localhost:1200/cnbeta'?"),
+    (CHANNEL.replace('rsshub:/aljazeera/news', 'www.example.org/feed.xml'), "did you mean 'http://www.example.org/feed.xml'?"),
 ])
 def test_errors_name_file_and_entry(tmp_path, text, message):
     path = write(tmp_path, text)

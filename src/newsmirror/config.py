@@ -206,7 +206,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     where = str(path)
     unknown = set(data) - set(_SCHEMA) - {"channel", "route"}
     if unknown:
-        raise ConfigError(f"{where}: unknown table or key {_names(unknown)}")
+        raise ConfigError(f"{where}: unknown table or key {_names(unknown)}"
+                          f"{_did_you_mean(unknown, [*_SCHEMA, 'channel', 'route'])}")
     tables = {name: _table(data, name, where) for name in _SCHEMA}
     for name, table in tables.items():
         _check_keys(table, _SCHEMA[name], f"{where}: [{name}]")
@@ -313,6 +314,11 @@ def rsshub_query(params: dict[str, Any]) -> str:
     return urlencode(pairs, quote_via=quote, safe="")
 
 
+# "127.0.0.1:8801/world.xml", "localhost:1200/x", "www.example.org/feed": a host without its
+# http://, which would otherwise be read as a local path or an unknown scheme.
+_HOST_WITHOUT_SCHEME = re.compile(r"(?i)(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{1,5}(?:[/?#]|$)|www\.[a-z0-9-]+\.)")
+
+
 def resolve_url(url: str, rsshub_base: str, folder: Path) -> str:
     """``rsshub:/x`` -> base + /x; http(s) and file URLs as they are; anything else is a path."""
     if url.startswith("rsshub:"):
@@ -320,6 +326,8 @@ def resolve_url(url: str, rsshub_base: str, folder: Path) -> str:
         # Non-ASCII in a route (``/199it/tag/数据早报``) goes out percent-encoded, once.
         route = quote(route, safe="/%:@!$&'()*+,;=?~")
         return rsshub_base + ("" if route.startswith("/") else "/") + route
+    if _HOST_WITHOUT_SCHEME.match(url):
+        raise ConfigError(f"no scheme: did you mean 'http://{url}'?")
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("http", "https", "file"):
         return url
@@ -471,7 +479,7 @@ def _table(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
 def _check_keys(table: dict[str, Any], schema: dict[str, Any], ctx: str) -> None:
     unknown = set(table) - set(schema)
     if unknown:
-        raise ConfigError(f"{ctx}: unknown key {_names(unknown)}")
+        raise ConfigError(f"{ctx}: unknown key {_names(unknown)}{_did_you_mean(unknown, schema)}")
     for key, value in table.items():
         expected = schema[key]
         # bool is an int in Python; a TOML true is never a number here.
@@ -480,6 +488,16 @@ def _check_keys(table: dict[str, Any], schema: dict[str, Any], ctx: str) -> None
             wanted = " or ".join({int: "an integer", float: "a number", str: "a string",
                                   bool: "true or false"}[k] for k in kinds)
             raise ConfigError(f"{ctx}: {key} must be {wanted}, not {value!r}")
+
+
+def _did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """`` (did you mean 'dir'?)`` for the first unknown name close to a known one, else ""."""
+    import difflib
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.75)
+        if close:
+            return f" (did you mean {close[0]!r}?)"
+    return ""
 
 
 def _regex(pattern: str | None, ctx: str) -> re.Pattern[str] | None:
