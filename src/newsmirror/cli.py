@@ -152,6 +152,7 @@ def watch(ctx: click.Context, config_path: Path | None, min_wait: float, max_wai
     Ctrl-C stops, within seconds, nothing lost). One line per round."""
     import signal
     import threading
+    import time
 
     from .dates import now as crawl_now
 
@@ -178,7 +179,7 @@ def watch(ctx: click.Context, config_path: Path | None, min_wait: float, max_wai
             if config.site.enabled and not stop.is_set():
                 line += "; site: " + mirror.build_site().summary()
         except KeyboardInterrupt:
-            click.echo(f"{_clock_now()} round {rounds}: stopped; what it finished is recorded")
+            click.echo(f"{_iso(time.time())} round {rounds}: stopped; what it finished is recorded")
             break
         except (LockedError, StorageError) as exc:
             line = f"skipped: {exc}"  # another run holds the state: try again next round
@@ -186,7 +187,7 @@ def watch(ctx: click.Context, config_path: Path | None, min_wait: float, max_wai
             line = f"skipped: {exc.filename or config.output.state}: {exc.strerror or exc}"
         finally:
             in_round.clear()
-        click.echo(f"{_clock_now()} round {rounds}: {line}")
+        click.echo(f"{_iso(time.time())} round {rounds}: {line}")
         try:
             due = mirror.next_due()
         except StorageError:
@@ -194,10 +195,6 @@ def watch(ctx: click.Context, config_path: Path | None, min_wait: float, max_wai
         wait = 0.0 if due is None else due - crawl_now()
         stop.wait(min(max(wait, min_wait), max(max_wait, min_wait)))
     click.echo("newsmirror: watch stopped")
-
-
-def _clock_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @main.command()
@@ -448,9 +445,9 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

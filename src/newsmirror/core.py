@@ -119,8 +119,9 @@ class Mirror:
         return report
 
     def due_at(self, channel: Channel, state: FeedState | None) -> float | None:
-        """When the channel is due (``None``: now, it was never fetched)."""
-        if state is None:
+        """When the channel is due (``None``: now; it was never fetched, or its URL changed,
+        which makes it a new feed to the schedule as to the validators)."""
+        if state is None or state.url != channel.url:
             return None
         interval = self.config.fetch.interval if channel.interval is None else channel.interval
         return next_fetch(last_attempt=state.last_attempt, interval=interval,
@@ -163,8 +164,7 @@ class Mirror:
                                       f"server asked to wait until {_clock(state.retry_after)}")
                 self._report(report, outcome, on_feed)
                 continue
-            # A channel whose URL changed is a new feed to the schedule, as to the validators.
-            when = self.due_at(channel, state) if state is not None and state.url == channel.url else None
+            when = self.due_at(channel, state)
             if not every_channel and when is not None and now < when:
                 self._report(report, FeedOutcome(channel.key, channel.url, NOT_DUE,
                                                  f"next fetch at {_clock(when)}"), on_feed)
@@ -276,7 +276,7 @@ class Mirror:
             flags = health_flags(failures=state.failures, last_ok=state.last_ok,
                                  last_new=state.last_new, last_error=state.last_error, now=now,
                                  failing_after=failing_after, stale_days=stale_days)
-            when = self.due_at(channel, state) if state.url == channel.url else None
+            when = self.due_at(channel, state)
             report.append(ChannelHealth(state, flags, when if when is not None and when > now else None))
         return report
 
@@ -288,10 +288,7 @@ class Mirror:
             states = {state.channel: state for state in store.feed_states()}
         earliest: float | None = None
         for channel in self.config.channels:
-            state = states.get(channel.key)
-            if state is None or state.url != channel.url:
-                return None
-            when = self.due_at(channel, state)
+            when = self.due_at(channel, states.get(channel.key))
             if when is None:
                 return None
             earliest = when if earliest is None else min(earliest, when)

@@ -39,11 +39,8 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - now)
+    when = _http_date(value)
+    return None if when is None else max(0.0, when - now)
 
 
 def fresh_for_seconds(headers: Mapping[str, str], now: float) -> float | None:

@@ -214,6 +214,15 @@ def picsum_url(n: int) -> str:
     return PICSUM.format(n=n)
 
 
+_PICSUM_URL = re.compile(re.escape(PICSUM).replace(re.escape("{n}"), r"(\d+)"))
+
+
+def picsum_number_of(url: str) -> int | None:
+    """The N of a :func:`picsum_url`, ``None`` for any other URL."""
+    match = _PICSUM_URL.fullmatch(url)
+    return int(match.group(1)) if match else None
+
+
 @dataclass(frozen=True, slots=True)
 class PostParts:
     """What the built-in site takes back from a post file this module wrote."""

@@ -9,7 +9,6 @@ two.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from functools import lru_cache
 
@@ -27,7 +26,7 @@ from .decide import (
     select_entries,
 )
 from .exceptions import FeedError
-from .hexo import Post, picsum_url, read_post, render_post
+from .hexo import Post, picsum_number_of, picsum_url, read_post, render_post
 from .job import ChannelJob, ChannelUpdate
 from .parse import parse_feed
 from .store import ItemRecord, known_of
@@ -82,9 +81,6 @@ def _find_unowned_posts(job: ChannelJob, folder: Folder, taken: set[str],
             result.adopted += 1
 
 
-_PICSUM_NUMBER = re.compile(r"^https://picsum\.photos/400/300\?random=(\d+)$")
-
-
 def _adopted_record(folder: Folder, name: str, now: float) -> ItemRecord | None:
     """A record for a post file written by newsmirror (or the reference) before the state
     knew it: its bytes' hash, its title, and when it was first seen (its crawl-time date, for
@@ -99,9 +95,9 @@ def _adopted_record(folder: Folder, name: str, now: float) -> ItemRecord | None:
     first_seen = crawl_time_of(parts.date)
     if first_seen is None:
         first_seen = min(folder.modified(name), now)
-    picsum = _PICSUM_NUMBER.match(parts.image)
+    picsum = picsum_number_of(parts.image)
     return ItemRecord(adopted_identity(name), name, content_hash(data),
-                      int(picsum.group(1)) if picsum else -1, first_seen, now,
+                      -1 if picsum is None else picsum, first_seen, now,
                       parts.title or name[:-3], None)
 
 
