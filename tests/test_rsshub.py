@@ -128,23 +128,38 @@ def test_fulltext_mode_makes_rsshub_fetch_each_article(tmp_path, rsshub, server)
     assert titles(tmp_path, "full") == titles(tmp_path, "summary") == sorted(t for t, *_ in POSTS)
 
 
-def test_a_route_that_needs_the_internet_fails_alone(tmp_path, rsshub):
+def test_a_route_that_needs_the_internet_fails_alone(tmp_path, rsshub, server):
+    """Each failing channel fails alone, and its line gives RSSHub's own reason and the kind
+    of failure, in `run` and in `status`: a path RSSHub has no route for, a route that
+    threw, a source it could not reach, a source that rate-limits it."""
+    server.routes["/archives/"] = Response(429, b"slow down")
     config = config_for(tmp_path, rsshub, channel("offline", "rsshub:/aljazeera/news")
-                        + channel("error", "rsshub:/test/error") + channel("test", "rsshub:/test/1"))
+                        + channel("error", "rsshub:/test/error") + channel("test", "rsshub:/test/1")
+                        + channel("typo", "rsshub:/aljazera/news")
+                        + channel("limited", f"rsshub:/hexo/next/127.0.0.1:{server.port}"))
     started = time.monotonic()
-    result = newsmirror("run", "--config", config)
-    assert result.returncode == 1
-    assert time.monotonic() - started < 30
+    result = newsmirror("run", "--verbose", "--config", config)
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started < 30, result.stderr
     # The closing summary: one line per failed channel, with its URL and reason.
-    failed = [line for line in result.stderr.splitlines()
-              if line.startswith("failed: ") and f"({rsshub}/" in line]
-    assert len(failed) == 2
-    assert any("测试/RSSHub/offline" in line and "HTTP 404" in line for line in failed), failed
-    assert any("测试/RSSHub/error" in line and "HTTP" in line for line in failed), failed
-    assert "Traceback" not in result.stderr
+    failed = {line.split(" ", 2)[1]: line for line in result.stderr.splitlines()
+              if line.startswith("failed: ") and f"({rsshub}/" in line}
+    assert sorted(failed) == sorted(f"测试/RSSHub/{name}" for name in ("offline", "error", "typo", "limited"))
+    assert failed["测试/RSSHub/offline"].endswith(
+        "): RSSHub could not get the source: getaddrinfo ENOTFOUND chinese.aljazeera.net (HTTP 404 Not Found)")
+    assert failed["测试/RSSHub/error"].endswith("): the RSSHub route failed: Error: Error test (HTTP 404 Not Found)")
+    assert failed["测试/RSSHub/typo"].endswith("): RSSHub has no such route: Error: wrong path (HTTP 404 Not Found)")
+    assert failed["测试/RSSHub/limited"].endswith(
+        "): rate limited: Response code 429 (Too Many Requests) (HTTP 404 Not Found)")
+    assert "Traceback" not in result.stderr and "    at " not in result.stderr
     assert titles(tmp_path, "test") == [f"Title{i}" for i in range(1, 6)]
     rows = {row["channel"]: row for row in json.loads(newsmirror("status", "--json", "--config", config).stdout)}
     assert rows["测试/RSSHub/offline"]["failures"] == 1 and rows["测试/RSSHub/test"]["items"] == 5
+    assert rows["测试/RSSHub/typo"]["last_error"] == "RSSHub has no such route: Error: wrong path (HTTP 404 Not Found)"
+    status = newsmirror("status", "--config", config).stdout
+    assert ("测试/RSSHub/offline: 0 items, last ok never, last new item never, next fetch 2021-08-07T02:27:05+00:00,"
+            " 1 failure in a row, last error: RSSHub could not get the source: getaddrinfo ENOTFOUND"
+            " chinese.aljazeera.net (HTTP 404 Not Found)\n") in status
 
 
 def test_per_host_limit_holds_at_the_instance(tmp_path, rsshub):

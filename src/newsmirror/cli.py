@@ -304,15 +304,15 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool,
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            line = (f"{row['channel']}: {row['items']} items, last ok {row['last_ok'] or 'never'},"
+            line = (f"{row['channel']}: {_plural(row['items'], 'item')}, last ok {row['last_ok'] or 'never'},"
                     f" last new item {row['last_new'] or 'never'},"
                     f" next fetch {row['next_fetch'] or 'on the next run'}")
             if row["failures"]:
-                line += f", {row['failures']} failures in a row, last error: {row['last_error']}"
+                line += f", {_plural(row['failures'], 'failure')} in a row, last error: {row['last_error']}"
             click.echo(line)
             for flag in row["flags"]:
                 click.echo(f"  ! {flag}")
-        click.echo(f"{len(rows)} channels, {len(flagged)} flagged")
+        click.echo(f"{_plural(len(rows), 'channel')}, {len(flagged)} flagged")
     if unowned:
         click.echo(f"! {_plural(unowned, 'post file')} on disk {'is' if unowned == 1 else 'are'} "
                    "not in the state (it was lost, or is younger than them): the next run adopts "

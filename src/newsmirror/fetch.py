@@ -18,6 +18,7 @@ import aiohttp
 from .config import FetchSettings
 from .dates import now as crawl_now
 from .exceptions import Deferred, FeedError, NotModified
+from .rsshub import MAX_ERROR_PAGE, describe
 from .types import Fetched, HTTPValidators
 
 MAX_REDIRECTS = 5
@@ -182,12 +183,12 @@ class Fetcher:
                     if wait is not None:
                         wait = min(wait, MAX_RETRY_AFTER)
                         # on the run's clock, which SOURCE_DATE_EPOCH may set
-                        raise Deferred(f"HTTP {status}: retry after {wait:.0f} s",
+                        reason = describe(status, response.reason, await _error_page(response))
+                        raise Deferred(f"{reason}: retry after {wait:.0f} s",
                                        until=crawl_now() + wait)
-                if status >= 500:
-                    raise _Retryable(f"HTTP {status} {response.reason or ''}".rstrip())
                 if not 200 <= status < 300:
-                    raise FeedError(f"HTTP {status} {response.reason or ''}".rstrip())
+                    reason = describe(status, response.reason, await _error_page(response))
+                    raise (_Retryable if status >= 500 else FeedError)(reason)
                 length = response.content_length
                 if length is not None and length > self.settings.max_bytes:
                     raise FeedError(f"too large: {length} bytes (max_bytes {self.settings.max_bytes})")
@@ -223,6 +224,22 @@ class Fetcher:
             raise FeedError(f"is a folder, not a feed: {path}") from None
         except OSError as exc:
             raise FeedError(f"cannot read {path}: {exc.strerror}") from None
+
+
+async def _error_page(response: aiohttp.ClientResponse) -> bytes:
+    """The first part of an error answer's body (RSSHub explains itself there), or nothing
+    if the body cannot be read: the status alone is then the reason."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= MAX_ERROR_PAGE:
+                break
+    except (aiohttp.ClientError, ValueError):
+        pass
+    return b"".join(chunks)
 
 
 def _short(exc: BaseException) -> str:
