@@ -91,13 +91,30 @@ def test_api_namespace_skips_the_popular_pseudo_category():
 
 
 def test_api_routes_of_rsshub_1():
+    """/api/routes gives only patterns; the bundled namespace table names them."""
     catalog = parse_catalog(fixture("api-routes-1.0.0.json"), "api/routes")
-    assert levels(catalog, "/aljazeera/news") == ("其他", "aljazeera", "news")
-    assert levels(catalog, "/test/1") == ("其他", "test", "test 1")
-    assert levels(catalog, "/bilibili/user/video/2267573") == ("其他", "bilibili", "user video 2267573")
+    # A namespace and route the table documents: its category, names and example.
+    assert levels(catalog, "/bilibili/user/video/2267573") == ("社交媒体", "哔哩哔哩 bilibili", "UP 主投稿")
+    assert catalog.match("/bilibili/user/video/2267573").route.example == "/bilibili/user/video/2267573"
+    assert levels(catalog, "/bilibili/user/video/42") == ("社交媒体", "哔哩哔哩 bilibili", "UP 主投稿 42")
+    assert levels(catalog, "/test/1") == ("其他", "RSSHub Test", "Test 1")
+    # A route the table lacks keeps its namespace's names and the pattern's literal words;
+    # a namespace it lacks is filed under "other" under its own name.
+    assert levels(catalog, "/aljazeera/news") == ("其他", "Aljazeera", "news")
+    assert levels(catalog, "/hexo/next/example.org") == ("其他", "hexo", "next example.org")
     assert all(route.site not in ("", "robots.txt") for route in catalog.routes)
+    # Found by the namespace's name as well as by its path.
+    assert {r.pattern for r in catalog.search(["哔哩哔哩"])} == {r.pattern for r in catalog.search(["bilibili"])} != set()
     en = parse_catalog(fixture("api-routes-1.0.0.json"), "api/routes", "en")
     assert levels(en, "/test/1")[0] == "Uncategorized"
+    assert levels(en, "/bilibili/user/video/2267573")[0] == "Social Media"
+
+
+def test_route_shapes_survive_renamed_and_added_optional_parameters():
+    from newsmirror.catalog import _route_shape
+    assert _route_shape("/collection/:id/:getAll?") == _route_shape("/collection/:cid") == "/collection/:"
+    assert _route_shape("/:category?") == "/" and _route_shape("/daily") == "/daily"
+    assert _route_shape("/user/:uid/:type") != _route_shape("/user/:uid")
 
 
 def test_search_by_words_in_any_level_or_path():
@@ -212,6 +229,15 @@ filterout = "Title[24]"
      '[[route]]\npath = "/aljazeera/news"\n', "route #1 (新媒体/Aljazeera 半岛网/新闻) repeats channel #1"),
     ('[[channel]]\ngroup = "g"\nsite = "s"\nchannel = "c"\nurl = "feed.xml"\nlimit = 3\n',
      "RSSHub parameters ('limit') need an rsshub: or http(s) URL"),
+    # A pattern pasted as it is would reach RSSHub as a literal ":sectionId" and 404.
+    ('[[route]]\npath = "/zhihu/daily/section/:sectionId"\n',
+     "route #1 (/zhihu/daily/section/:sectionId): route path /zhihu/daily/section/:sectionId has an "
+     "unfilled parameter :sectionId: put a value in its place (documented example: /zhihu/daily/section/2)"),
+    ('[[channel]]\ngroup = "g"\nsite = "s"\nchannel = "c"\nurl = "rsshub:/zhihu/hot/:category?"\n',
+     "channel #1 (g/s/c): route path /zhihu/hot/:category? has an unfilled parameter :category: put a "
+     "value in its place or leave it out (documented example: /zhihu/hot)"),
+    ('[[channel]]\ngroup = "g"\nsite = "s"\nchannel = "c"\nurl = "http://127.0.0.1:9/hub/x/:a/y/:b"\n',
+     "channel #1 (g/s/c): route path /x/:a/y/:b has unfilled parameters :a, :b: put values in their places"),
 ])
 def test_route_errors_name_the_file_and_the_entry(tmp_path, entry, message):
     path = write(tmp_path, entry)
@@ -240,7 +266,7 @@ def test_catalogue_from_the_instance_is_cached_and_survives_an_outage(tmp_path, 
     path = tmp_path / "newsmirror.toml"
     path.write_text(f'[rsshub]\nbase = "{server.url("")}"\n\n[[route]]\npath = "/test/1"\n', encoding="utf-8")
     config = with_routes(load_config(path))
-    assert config.channels[0].key == "其他/test/test 1"
+    assert config.channels[0].key == "其他/RSSHub Test/Test 1"
     assert server.hits("/api/namespace") == 1 and server.hits("/api/routes") == 1
     # Within a day the cached copy serves; after, a failed fetch falls back to it.
     with_routes(load_config(path))
@@ -248,7 +274,7 @@ def test_catalogue_from_the_instance_is_cached_and_survives_an_outage(tmp_path, 
     cached = next((tmp_path / "site" / ".newsmirror").glob("catalog-*"))
     os.utime(cached, (0, 0))
     del server.routes["/api/routes"]
-    assert with_routes(load_config(path)).channels[0].key == "其他/test/test 1"
+    assert with_routes(load_config(path)).channels[0].key == "其他/RSSHub Test/Test 1"
     assert server.hits("/api/routes") == 2
 
 

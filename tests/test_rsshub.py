@@ -206,3 +206,29 @@ def test_second_run_is_conditional(tmp_path, rsshub):
         assert etags  # the first run's requests were seen
     finally:
         proxy.close()
+
+
+def test_the_catalogue_of_a_real_instance_names_its_routes(tmp_path, rsshub):
+    """`catalog --source <instance base>` reads RSSHub 1.0's /api/routes; the bundled
+    namespace table names namespaces and routes, in either language, and a pasted pattern
+    is a config error that names its parameter."""
+    found = newsmirror("catalog", "--source", rsshub, "知乎", cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    assert "社交媒体 / 知乎 / 知乎日报 - 合集  /zhihu/daily/section/2" in lines
+    assert all(line.startswith("社交媒体 / 知乎 / ") for line in lines) and len(lines) >= 10
+    by_path = newsmirror("catalog", "--source", rsshub + "/", "zhihu", cwd=tmp_path)
+    assert by_path.stdout == found.stdout
+    english = newsmirror("catalog", "--source", rsshub, "--lang", "en", "zhihu", "daily", cwd=tmp_path).stdout
+    assert "Social Media / 知乎 / 知乎日报 - 合集  /zhihu/daily/section/2\n" in english
+    toml = newsmirror("catalog", "--source", rsshub, "--toml", "知乎日报", cwd=tmp_path).stdout
+    assert ('[[route]]\n# 社交媒体 / 知乎 / 知乎日报 - 合集\n# /zhihu/daily/section/:sectionId: the documented '
+            'example; put your own :sectionId\npath = "/zhihu/daily/section/2"\n') in toml
+    # A pattern the table has no example for is printed to be filled in, and refused as it is.
+    posts = newsmirror("catalog", "--source", rsshub, "--toml", "zhihu", "people posts", cwd=tmp_path).stdout
+    assert posts == '[[route]]\n# 社交媒体 / 知乎 / people posts\n# fill in :id\npath = "/zhihu/people/posts/:id"\n\n'
+    config = config_for(tmp_path, rsshub, '\n[[route]]\npath = "/zhihu/people/posts/:id"\n')
+    result = newsmirror("run", "--config", config)
+    assert result.returncode == 2
+    assert result.stderr == (f"newsmirror: error: {config}: route #1 (/zhihu/people/posts/:id): route path "
+                             "/zhihu/people/posts/:id has an unfilled parameter :id: put a value in its place\n")

@@ -24,9 +24,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 from .config import Config, FetchSettings, expand_routes
 from .exceptions import ConfigError, FeedError
+from .rsshub import namespaces
 from .write import write_atomic
 
 log = logging.getLogger("newsmirror")
@@ -79,6 +81,7 @@ class CatalogRoute:
     channel: str
     pattern: str        # the route's path pattern, namespace included: /36kr/news/:caty
     example: str = ""   # a concrete path the documentation gives: /36kr/news/latest
+    keywords: str = ""  # other names it is found by: a namespace's name in another language
 
     @property
     def display_path(self) -> str:
@@ -144,7 +147,7 @@ class Catalog:
         found = []
         for route in self.routes:
             haystack = " ".join((route.group, route.site, route.channel, route.pattern,
-                                 route.example)).casefold()
+                                 route.example, route.keywords)).casefold()
             if all(needle in haystack for needle in needles):
                 found.append(route)
         return found
@@ -267,19 +270,52 @@ def routes_from_metadata(data: Any, name: str, language: str = "zh") -> list[Cat
 
 
 def _routes_from_api_routes(data: dict[str, Any], language: str) -> list[CatalogRoute]:
-    """RSSHub 1.x knows only the patterns: the namespace is the site, the pattern's literal
-    segments the channel, and the group is "other"."""
-    group = category_label("other", language)
+    """RSSHub 1.x knows only the patterns. The bundled namespace table gives the site's name,
+    its category (the group) and, for a pattern it documents, the route's name and example;
+    a namespace it lacks is filed under "other" with its pattern's literal segments."""
+    table = namespaces()
     routes = []
     for namespace, info in data.items():
         if not namespace or "." in namespace or not isinstance(info, dict):
             continue  # "/" and "/robots.txt" are not feeds
+        known = table.get(namespace)
+        site, keywords, group = namespace, "", category_label("other", language)
+        documented: dict[str, tuple[str, str, str]] = {}
+        if known is not None:
+            site = (known.zh_name or known.name) if language == "zh" else known.name
+            keywords = " ".join(filter(None, (namespace, known.name, known.zh_name)))
+            group = category_label(known.category, language)
+            # Parameter names and trailing optional parameters change between RSSHub
+            # versions; the route stays the same.
+            for path, route in known.routes.items():
+                documented.setdefault(path, route)
+                documented.setdefault(_route_shape(path), route)
         for pattern in info.get("routes") or []:
             pattern = _normal_path(pattern)
-            literal = [part for part in pattern.split("/")[2:]
-                       if part and not part.startswith(":") and part != "*"]
-            routes.append(CatalogRoute(group, namespace, " ".join(literal) or namespace, pattern))
+            below = pattern[len(namespace) + 1:] or "/"
+            route = documented.get(below) or documented.get(_route_shape(below))
+            if route is None:
+                literal = [part for part in pattern.split("/")[2:]
+                           if part and not part.startswith(":") and part != "*"]
+                routes.append(CatalogRoute(group, site, " ".join(literal) or site, pattern, "", keywords))
+                continue
+            name, zh_name, example = route
+            regex = _pattern_regex(pattern)
+            if example and (regex is None or not regex.fullmatch(_normal_path(example))):
+                example = ""  # documented for a later form of the route
+            routes.append(CatalogRoute(
+                group, site, ((zh_name or name) if language == "zh" else name) or site, pattern,
+                _normal_path(example) if example else "", " ".join(filter(None, (keywords, name, zh_name)))))
     return routes
+
+
+def _route_shape(pattern: str) -> str:
+    """``/collection/:id/:getAll?`` -> ``/collection/:``: parameters unnamed, trailing
+    optional ones gone."""
+    segments = pattern.rstrip("/").split("/")
+    while segments and (segments[-1].endswith(("?", "*")) and segments[-1].startswith(":")):
+        segments.pop()
+    return "/".join(":" if segment.startswith(":") else segment for segment in segments) or "/"
 
 
 def _main_category(categories: list[str]) -> str:
@@ -355,10 +391,17 @@ def _literal_length(pattern: str) -> int:
 
 
 def catalog_urls(source: str, base: str) -> list[str]:
-    """Where to fetch a URL catalogue from; empty means the instance at ``base``."""
-    if source:
+    """Where to fetch a URL catalogue from, in order. Empty means the instance at ``base``.
+    A URL with no path (``http://127.0.0.1:1200``) is an instance's base; one whose path may
+    be a base too (``https://example.org/rsshub``) is tried as a document first."""
+    if not source:
+        return [f"{base}/api/namespace", f"{base}/api/routes"]
+    path = urlsplit(source).path
+    if "/api/" in path or re.search(r"\.(?:json|md|markdown)$", path, re.I):
         return [source]
-    return [f"{base}/api/namespace", f"{base}/api/routes"]
+    root = source.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    endpoints = [f"{root}/api/namespace", f"{root}/api/routes"]
+    return endpoints if path.strip("/") == "" else [source, *endpoints]
 
 
 def load_catalog(source: str, *, base: str, language: str = "zh", folder: Path | None = None,

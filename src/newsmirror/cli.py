@@ -17,10 +17,11 @@ from typing import Any, Callable, NoReturn
 import click
 
 from . import __version__
-from .catalog import LANGUAGES, category_label, load_catalog, with_routes
+from .catalog import LANGUAGES, CatalogRoute, category_label, load_catalog, with_routes
 from .config import DEFAULT_RSSHUB_BASE, Config, load_config
 from .core import DEFERRED, FAILED, NOT_DUE, FeedOutcome, Mirror
 from .exceptions import ConfigError, LockedError, StorageError
+from .rsshub import unfilled_parameters
 
 # 0 (all fine) and 1 (some feeds failed) come from RunReport.exit_code.
 EXIT_CONFIG, EXIT_STATE = 2, 3
@@ -380,12 +381,25 @@ def catalog(ctx: click.Context, config_path: Path | None, words: tuple[str, ...]
         return
     for route in found:
         if as_toml:
-            click.echo(f"[[route]]\n# {route.group} / {route.site} / {route.channel}\n"
-                       f"path = {json.dumps(route.display_path, ensure_ascii=False)}\n")
+            click.echo(_route_toml(route))
         else:
             click.echo(f"{route.group} / {route.site} / {route.channel}  {route.display_path}")
     if not as_toml:
         click.echo(f"{len(found)} route{'' if len(found) == 1 else 's'}", err=True)
+
+
+def _route_toml(route: CatalogRoute) -> str:
+    """A [[route]] to paste: the documented example when the pattern has parameters (with a
+    note of what to change), else the pattern, whose unfilled parameters the config refuses
+    until they are filled."""
+    lines = ["[[route]]", f"# {route.group} / {route.site} / {route.channel}"]
+    parameters = ", ".join(f":{name}" for name, _ in unfilled_parameters(route.pattern))
+    if parameters and route.example:
+        lines.append(f"# {route.pattern}: the documented example; put your own {parameters}")
+    elif parameters:
+        lines.append(f"# fill in {parameters}")
+    lines.append(f"path = {json.dumps(route.display_path, ensure_ascii=False)}")
+    return "\n".join(lines) + "\n"
 
 
 @main.group()

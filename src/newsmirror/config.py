@@ -391,7 +391,17 @@ def _route_entry(entry: Any, number: int, where: str) -> RouteEntry:
     if not path.startswith("/") or "?" in path or "#" in path:
         raise ConfigError(f"{ctx}: path must be an RSSHub route starting with '/', without a "
                           "query (use the parameter keys: limit, filter, mode, …)")
+    _check_filled(path, ctx)
     return RouteEntry(number, path, entry)
+
+
+def _check_filled(route: str, ctx: str) -> None:
+    """A route pattern pasted as it is (``/zhihu/daily/section/:sectionId``) would only fail
+    at RSSHub, with a 404 that does not say why."""
+    from .rsshub import unfilled_message
+    problem = unfilled_message(route)
+    if problem:
+        raise ConfigError(f"{ctx}: {problem}")
 
 
 def _channel(entry: Any, ctx: str, rsshub: RSSHubSettings, folder: Path, default_max: int) -> Channel:
@@ -415,6 +425,10 @@ def _channel(entry: Any, ctx: str, rsshub: RSSHubSettings, folder: Path, default
         url = resolve_url(entry["url"], rsshub.base, folder)
     except ConfigError as exc:
         raise ConfigError(f"{ctx}: url {entry['url']!r}: {exc}") from None
+    if entry["url"].startswith("rsshub:"):
+        _check_filled(entry["url"][len("rsshub:"):], ctx)
+    elif url.startswith(rsshub.base + "/"):
+        _check_filled(urlsplit(url[len(rsshub.base):]).path, ctx)
     params = {key: entry[key] for key in RSSHUB_PARAMS if key in entry}
     if params:
         if not url.startswith(("http://", "https://")):
