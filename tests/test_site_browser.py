@@ -21,8 +21,26 @@ from newsmirror.config import load_config
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = Path(__file__).parent / "artifacts"
-# A 1×1 PNG for every image from outside: pages load as they would online, offline.
+# A 1×1 PNG for every image from outside: pages load as they would online, offline; an
+# image under /real/ gets a 40×30 one, so that a page can tell it from a placeholder.
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk+A8AAQUBAScY42YAAAAASUVORK5CYII=")
+
+
+def png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PICTURE = png(40, 30)
+BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+LONG_HEADLINE = ("Port authority, shipping lines and the city council agree on a ten-year plan for quieter, "
+                 "cleaner and safer night-time cargo operations along the entire eastern waterfront")
 
 EXTRA = [
     item("长江航运迎来智能调度系统", "cj1",
@@ -32,6 +50,13 @@ EXTRA = [
     item("Lighthouse keepers return to Scotland's coast", "lh1",
          "<p>Three lighthouses near the Hebrides welcome keepers back for the first time since 1998.</p>",
          date="Tue, 24 Nov 2026 02:00:00 GMT"),
+    # A lazily loaded picture behind a blank GIF, relative to the article; the item's own author.
+    item("消防演练：高楼灭火", "fire1",
+         f'<p>消防队今天在港区高楼进行灭火演练。</p><img src="{BLANK_GIF}" data-src="/real/fire.png" alt="演练">',
+         date="Tue, 24 Nov 2026 03:04:00 GMT", link="https://img.example/news/fire1.html",
+         ).replace("</item>", "<author>editor@img.example (王芳)</author></item>"),
+    item(LONG_HEADLINE, "long1", "<p>No picture, and a headline too long for a card.</p>",
+         date="Tue, 24 Nov 2026 00:30:00 GMT"),
 ]
 
 
@@ -81,7 +106,8 @@ def open_page(browser, server, width=1280, height=900, scheme="light"):
         if url.startswith(server.url("/")):
             request_route.continue_()
         elif request_route.request.resource_type == "image":
-            request_route.fulfill(status=200, content_type="image/png", body=PIXEL)
+            request_route.fulfill(status=200, content_type="image/png",
+                                  body=PICTURE if "/real/" in url else PIXEL)
         else:
             request_route.abort()
     page.route("**/*", route)
@@ -113,7 +139,7 @@ def test_every_link_resolves_and_every_article_shows(browser, site_server, built
                 queue.append(target)
             else:  # feeds, stylesheets, scripts: fetched, not browsed
                 assert page.request.get(target).status == 200, f"{url} -> {target}"
-    assert articles == 10
+    assert articles == 12
     assert errors == []
     # An unknown address gets the site's 404 page.
     missing = page.goto(site_server.url("/no/such/page/"))
@@ -132,6 +158,48 @@ def test_search_finds_chinese_and_english(browser, site_server, query, title):
     results = page.locator(".pagefind-ui__result-title")
     results.first.wait_for(timeout=15000)
     assert title in results.all_inner_texts()
+    assert errors == []
+
+
+def test_cards_show_real_pictures_or_type_never_stock_photos(browser, site_server):
+    """A placeholder gave way to the real picture (on the card and in the article); an item
+    without one gets a typographic card, not a random photo; long headlines are clamped."""
+    page, errors = open_page(browser, site_server)
+    page.goto(site_server.url("/"))
+    page.wait_for_load_state("networkidle")
+    cards = page.eval_on_selector_all("li.card", """cards => cards.map(card => {
+        const img = card.querySelector('.thumb img'), h2 = card.querySelector('h2');
+        return {title: h2.innerText, src: img && img.getAttribute('src'), width: img && img.naturalWidth,
+                type: card.querySelector('.thumb.type') ? card.querySelector('.thumb.type').innerText : null,
+                lines: h2.getBoundingClientRect().height / parseFloat(getComputedStyle(h2).lineHeight)};
+    })""")
+    by_title = {card["title"]: card for card in cards}
+    fire = by_title["消防演练：高楼灭火"]
+    assert fire["src"] == "https://img.example/real/fire.png" and fire["width"] == 40
+    assert by_title["Lighthouse keepers return to Scotland's coast"]["type"] == "Harbour Daily"
+    assert not any("picsum" in (card["src"] or "") for card in cards)
+    assert all(card["src"] or card["type"] for card in cards)
+    long = next(card for title, card in by_title.items() if title.startswith("Port authority"))
+    assert long["type"] and 1.5 < long["lines"] <= 3.05, long
+    assert all(card["lines"] <= 3.05 for card in cards)
+    # The article: the real picture, the item's own author, the time as well as the date.
+    page.goto(site_server.url("/posts/新闻/Harbour Daily/World/消防演练：高楼灭火.html"))
+    page.wait_for_load_state("networkidle")
+    assert page.eval_on_selector("article .body img", "img => [img.currentSrc, img.naturalWidth]") == [
+        "https://img.example/real/fire.png", 40]
+    meta = page.locator("article header p.meta").nth(1).inner_text()
+    assert "2026-11-24 03:04 UTC" in meta and "作者 王芳" in meta, meta
+    assert errors == []
+
+
+def test_search_results_show_date_and_category(browser, site_server):
+    page, errors = open_page(browser, site_server)
+    page.goto(site_server.url("/search/?q=演练"))
+    page.locator(".pagefind-ui__result-title").first.wait_for(timeout=15000)
+    page.locator(".pagefind-ui__result-tag").first.wait_for(timeout=15000)
+    tags = page.locator(".pagefind-ui__result").first.locator(".pagefind-ui__result-tag").all_inner_texts()
+    assert any("2026-11-24" in tag for tag in tags), tags
+    assert any("新闻 / Harbour Daily / World" in tag for tag in tags), tags
     assert errors == []
 
 

@@ -87,7 +87,12 @@ def test_migration_from_schema_1_backfills_the_last_new_item(tmp_path):
     assert state.last_new == 150.0 and state.items == 2
     # schema 3: the schedule's lifetime and <ttl>, unknown for feeds fetched before
     assert (state.fresh_for, state.ttl) == (None, None)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    # schema 4: the item's own author, empty for items recorded before
+    with Store(path) as store:
+        assert {r.author for r in store.known_items("g/s/c").values()} == {""}
+        store.record_items("g/s/c", [ItemRecord("a", "a.md", "h", 1, 100.0, 300.0, "t", None, "李明")])
+        assert store.known_items("g/s/c")["a"].author == "李明"
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
 
 
 def test_the_schedule_s_fields_are_recorded(tmp_path):

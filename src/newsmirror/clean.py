@@ -32,7 +32,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .hexo import markdown_inert, markdown_view
 from .styles import declarations_allowed, filter_declarations, stylesheet_allowed
-from .tags import Attribute, StartTag, attribute_insertion, iter_start_tags, raw_text_end
+from .tags import SPACE, Attribute, StartTag, attribute_insertion, iter_start_tags, raw_text_end
 from .types import CleanBody
 from .urls import browser_host, ip_literal, is_private_host, is_private_url
 
@@ -59,6 +59,13 @@ _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 _CSS_DANGER = re.compile(r"expression\(|javascript:|vbscript:|-moz-binding|behavior:|@import|url\(\s*['\"]?\s*data:(?!image/)")
 _CSS_NOISE = re.compile(r"/\*.*?\*/|\\|\s", re.S)
 _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
+# Where a lazily loaded image's real picture is, besides _LAZY_SOURCES.
+_LAZY_SETS = ("srcset", "data-srcset", "data-lazy-srcset")
+# A placeholder the page's script swaps for the real picture: any inline data: image (a blank
+# GIF, an empty SVG), or a stock picture named for what it is.
+_PLACEHOLDER_NAME = re.compile(
+    r"(?:^|[/_.-])(?:blank|spacer|pixel|transparent|placeholder|loading|lazy(?:load)?|gr[ae]y|empty|1x1)"
+    r"(?:[_.-][^/?#]*)?\.(?:gif|png|svg|jpe?g|webp)(?:$|[?#])", re.I)
 
 
 # ------------------------------------------------------------------------------ the policy
@@ -117,6 +124,29 @@ def loads_safely(url: str) -> bool:
 def css_is_safe(css: str) -> bool:
     """No CSS that runs script in any browser (old IE expressions, bindings, script URLs)."""
     return not _CSS_DANGER.search(_CSS_NOISE.sub("", css).lower())
+
+
+def is_placeholder(url: str) -> bool:
+    """Whether an image URL is a lazy-loading placeholder rather than a picture."""
+    return url[:5].lower() == "data:" or _PLACEHOLDER_NAME.search(url) is not None
+
+
+def _largest_candidate(srcset: str) -> str | None:
+    """The widest (or densest) image of a srcset: what a reader's large screen would load."""
+    best: tuple[float, str] | None = None
+    for candidate in srcset.split(","):
+        parts = candidate.split()
+        if not parts:
+            continue
+        size = 1.0
+        if len(parts) > 1 and parts[1][-1:] in ("w", "x"):
+            try:
+                size = float(parts[1][:-1]) * (1 if parts[1][-1] == "w" else 1000)  # 2x ~ 2000w
+            except ValueError:
+                continue
+        if best is None or size > best[0]:
+            best = (size, parts[0])
+    return best[1] if best else None
 
 
 def _srcset_urls(value: str) -> Iterator[str]:
@@ -228,7 +258,7 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
                 seen.images = True
                 src = attributes.get("src")
                 if not src or not src.startswith(("https://", "http://")) \
-                        or "referrerpolicy" not in attributes:
+                        or "referrerpolicy" not in attributes or _has_lazy_source(attributes, src):
                     seen.images_to_fix = True
                 elif src.startswith("http://"):
                     seen.http_images = True
@@ -283,6 +313,11 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
         if not all(stylesheet_allowed(css, names, loads_safely) for css in styles):
             seen.fail(REPAIR, "<style> rules that reach outside the body")
     return seen
+
+
+def _has_lazy_source(attributes: dict[str, str | None], src: str) -> bool:
+    return (any(name in attributes for name in _LAZY_SOURCES) or any(name in attributes for name in _LAZY_SETS)) \
+        and is_placeholder(src)
 
 
 # ------------------------------------------------------------------------------ the fallback
@@ -401,23 +436,18 @@ def fix_images(markup: str, base_url: str | None, image_proxy: str = "", *,
         url: str | None = None
         added = ""      # attributes to add after the tag's last one
         filled = False  # whether an edit gives a dangling src= its value
-        if src is not None and src.value and src.value.strip():
+        served = html.unescape(src.value).strip() if src is not None and src.value else ""
+        real = _lazy_source(tag, base_url) if not served or is_placeholder(served) else None
+        if real is not None:
+            url = proxied_image(real, image_proxy)
+            if src is not None:  # an empty or placeholder src is replaced in place
+                edits.append((src.value_start - (1 if src.quoted else 0),
+                              src.value_end + (1 if src.quoted else 0), f'"{html.escape(url)}"'))
+                filled = src is tag.dangling
+            else:
+                added += f' src="{html.escape(url)}"'
+        elif served:
             url = _replace_url(edits, src, html.unescape(src.value), base_url, image_proxy)
-        else:
-            for lazy_name in _LAZY_SOURCES:
-                lazy = tag.get(lazy_name)
-                if lazy is not None and lazy.value and lazy.value.strip():
-                    candidate = _absolute(html.unescape(lazy.value).strip(), base_url)
-                    if _is_http(candidate) and not is_private_url(candidate):
-                        url = proxied_image(candidate, image_proxy)
-                        if src is not None:  # an empty src="" is replaced in place
-                            edits.append((src.value_start - (1 if src.quoted else 0),
-                                          src.value_end + (1 if src.quoted else 0),
-                                          f'"{html.escape(url)}"'))
-                            filled = src is tag.dangling
-                        else:
-                            added += f' src="{html.escape(url)}"'
-                        break
         if tag.get("referrerpolicy") is None:
             added += REFERRER_POLICY
         if added:
@@ -427,6 +457,22 @@ def fix_images(markup: str, base_url: str | None, image_proxy: str = "", *,
     if not edits:
         return markup, lead
     return _apply(markup, edits), lead
+
+
+def _lazy_source(tag: StartTag, base_url: str | None) -> str | None:
+    """The real picture of a lazily loaded image, absolute: its data-src (or kin), else the
+    largest image of its srcset (or data-srcset); None if it names none we may load."""
+    for name in _LAZY_SOURCES + _LAZY_SETS:
+        attribute = tag.get(name)
+        if attribute is None or not attribute.value or not attribute.value.strip():
+            continue
+        value = html.unescape(attribute.value).strip()
+        if name in _LAZY_SETS:
+            value = _largest_candidate(value) or ""
+        candidate = _absolute(value, base_url) if value else ""
+        if _is_http(candidate) and not is_private_url(candidate) and not is_placeholder(candidate):
+            return candidate
+    return None
 
 
 def proxied_image(url: str, image_proxy: str) -> str:
@@ -557,9 +603,46 @@ def _outermost(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
 
 # ------------------------------------------------------------------------------ together
 
+_NOSCRIPT = re.compile(r"<noscript", re.I)
+_ONLY_IMAGES = re.compile(rf"(?:[{SPACE}]*<img\b[^<>]*>)+[{SPACE}]*", re.I)
+
+
+def unwrap_noscript_images(markup: str) -> str:
+    """``<img src="placeholder"><noscript><img src="real"></noscript>``, the lazy-loading
+    pattern of many news sites, as the real image alone. Inside our pages script runs, so a
+    browser would read the ``<noscript>`` as text; and the element is one the safety check
+    refuses. Any other ``<noscript>`` goes, as it does for a reader of the source page with
+    script on (its "enable JavaScript" notice would otherwise show as markup text)."""
+    if _NOSCRIPT.search(markup) is None:
+        return markup
+    edits: list[tuple[int, int, str]] = []
+    previous: StartTag | None = None
+    for tag in iter_start_tags(markup, names=frozenset(("img", "noscript"))):
+        if tag.name == "img":
+            previous = tag
+            continue
+        close = raw_text_end(markup, "noscript", tag.end)
+        end = markup.find(">", close)
+        content = markup[tag.end:close]
+        if end < 0:
+            continue  # cut off: the structure repairs see to it
+        if not _ONLY_IMAGES.fullmatch(content):
+            edits.append((tag.start, end + 1, ""))
+            continue
+        start = tag.start
+        # The placeholder just before it goes: the real picture takes its place.
+        if previous is not None and not markup[previous.end:tag.start].strip(SPACE):
+            src = previous.get("src")
+            if src is None or not src.value or is_placeholder(html.unescape(src.value).strip()):
+                start = previous.start
+        edits.append((start, end + 1, content.strip(SPACE)))
+    return _apply(markup, edits) if edits else markup
+
+
 def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "",
                policy: CleanPolicy = DEFAULT_POLICY) -> CleanBody:
     """The body as it will be published, and its lead image (``None`` if it has no image)."""
+    markup = unwrap_noscript_images(markup)
     safe, seen, sanitized = make_safe(markup, policy)
     if seen is None:
         fixed, lead = fix_images(safe, base_url, image_proxy)

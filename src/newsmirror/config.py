@@ -20,6 +20,7 @@ from .types import reduce_by_slots
 DEFAULT_USER_AGENT = f"newsmirror/{__version__} (+https://github.com/newsmirror/newsmirror)"
 DEFAULT_RSSHUB_BASE = "https://rsshub.app"
 RETENTIONS = ("keep", "window")
+TITLE_STYLES = ("reference", "exact")
 # Characters that cannot appear in one level of the category path (it becomes a folder name).
 UNSAFE_FOLDER_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -43,6 +44,9 @@ class OutputSettings:
     image_proxy: str = ""
     max_items: int = 15
     retention: str = "keep"
+    # An item without an image: "picsum" (the reference's random photo), "" (none) or a URL.
+    fallback_image: str = "picsum"
+    titles: str = "reference"     # "exact": the item's own title in the front matter
 
     @property
     def posts_dir(self) -> Path:
@@ -110,6 +114,7 @@ class SiteSettings:
     templates: Path | None = None  # a folder whose files override the bundled templates
     search: bool = True           # a Pagefind full-text index
     sources: bool = True          # publish sources.opml (the public feeds, without secrets)
+    fallback_image: str = ""      # a card's picture for an item without one ("": a typographic card)
 
     @property
     def root(self) -> str:
@@ -156,9 +161,10 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "clean": {"iframe_hosts": list},
     "health": {"failing_after": int, "stale_days": (int, float)},
     "site": {"enabled": bool, "title": str, "base_url": str, "per_page": int, "language": str,
-             "templates": str, "search": bool, "sources": bool},
+             "templates": str, "search": bool, "sources": bool, "fallback_image": str},
     "output": {
         "dir": str, "state": str, "image_proxy": str, "max_items": int, "retention": str,
+        "fallback_image": str, "titles": str,
     },
     "fetch": {
         "concurrency": int, "per_host": int, "timeout": (int, float), "max_bytes": int,
@@ -237,10 +243,15 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     image_proxy = out.get("image_proxy", "")
     if image_proxy and urlsplit(image_proxy).scheme not in ("http", "https"):
         raise ConfigError(f"{where}: [output] image_proxy must be an http(s) URL prefix")
+    titles = out.get("titles", "reference")
+    if titles not in TITLE_STYLES:
+        raise ConfigError(f"{where}: [output] titles must be one of {TITLE_STYLES}, not {titles!r}")
     output = OutputSettings(
         dir=out_dir, state=state, image_proxy=image_proxy,
         max_items=_positive(out.get("max_items", 15), f"{where}: [output] max_items"),
         retention=retention,
+        fallback_image=_fallback_image(out.get("fallback_image", "picsum"), f"{where}: [output]", "picsum"),
+        titles=titles,
     )
 
     f = tables["fetch"]
@@ -336,6 +347,17 @@ def resolve_url(url: str, rsshub_base: str, folder: Path) -> str:
     return (folder / url).resolve().as_uri()
 
 
+def _fallback_image(value: str, ctx: str, *keywords: str) -> str:
+    if value in ("", *keywords):
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        choices = " or ".join(repr(k) for k in keywords)
+        raise ConfigError(f"{ctx} fallback_image must be {choices + ', ' if choices else ''}'' "
+                          f"or an absolute http(s) URL, not {value!r}")
+    return value
+
+
 def _site(table: dict[str, Any], folder: Path, where: str) -> SiteSettings:
     base_url = table.get("base_url", "")
     if base_url and (urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc):
@@ -348,6 +370,7 @@ def _site(table: dict[str, Any], folder: Path, where: str) -> SiteSettings:
         language=table.get("language", "zh-CN"),
         templates=_resolve_path(templates, folder) if templates else None,
         search=table.get("search", True), sources=table.get("sources", True),
+        fallback_image=_fallback_image(table.get("fallback_image", ""), f"{where}: [site]"),
     )
 
 

@@ -95,6 +95,11 @@ def settings_hash(config: Config, channel: Channel) -> str:
              channel.include.pattern if channel.include else None,
              channel.exclude.pattern if channel.exclude else None,
              config.output.image_proxy, config.output.retention, config.clean.iframe_hosts)
+    # Settings added since: in the hash only when not at their default, so that an upgrade
+    # keeps every channel's validators.
+    later = (config.output.fallback_image, config.output.titles)
+    if later != ("picsum", "reference"):
+        parts += later
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
@@ -137,7 +142,8 @@ class Mirror:
         output = self.config.output
         job_for = partial(ChannelJob, posts_dir=output.posts_dir, image_proxy=output.image_proxy,
                           retention=output.retention, now=now, dry_run=dry_run,
-                          iframe_hosts=self.config.clean.iframe_hosts)
+                          iframe_hosts=self.config.clean.iframe_hosts,
+                          fallback_image=output.fallback_image, exact_titles=output.titles == "exact")
         # The lock first, so that no worker outlives it; then the workers, which import the HTTP
         # client while this opens the store and reads the states (nor do they inherit the
         # store's connection).

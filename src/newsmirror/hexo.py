@@ -103,15 +103,16 @@ class Post:
     channel: str
     author: str
     date: str            # already in its final text form (see dates.post_date)
-    image: str           # lead image, or the picsum fallback
+    image: str           # lead image, or the fallback ([output] fallback_image)
     body: str            # cleaned HTML
+    exact_title: bool = False   # the title as it is, not with the reference's replacements
 
 
 def render_post(post: Post) -> str:
     """The exact text of a post file (FORMAT.md §1)."""
     text = (
         "\n---\n"
-        f"title: {yaml_title(hexo_title(post.title))}\n"
+        f"title: {yaml_title(post.title if post.exact_title else hexo_title(post.title))}\n"
         "categories: \n"
         f" - {yaml_plain(post.group)}\n"
         f" - {yaml_plain(post.site)}\n"

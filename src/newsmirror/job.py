@@ -41,6 +41,8 @@ class ChannelJob:
     # a run where feeds answer 304 reads and ships none of it.
     known: dict[str, ItemRecord] = field(default_factory=dict)
     iframe_hosts: tuple[str, ...] | None = None   # [clean] iframe_hosts; None: the built-in ones
+    fallback_image: str = "picsum"      # [output] fallback_image
+    exact_titles: bool = False          # [output] titles = "exact"
 
     __reduce__ = reduce_by_slots
 

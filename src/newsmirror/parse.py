@@ -241,6 +241,7 @@ def _rss_entry(item: Any) -> Entry:
         date_text=date_text,
         published=parse_date(date_text),
         image=_rss_image(item),
+        author=author_name(_text(fields.get("creator")) or _text(fields.get("author"))),
     )
 
 
@@ -344,7 +345,13 @@ def _atom_entry(entry: Any) -> Entry:
         date_text=date_text,
         published=parse_date(date_text),
         image=image or _rss_image(entry),
+        author=_atom_author(entry),
     )
+
+
+def _atom_author(entry: Any) -> str:
+    author = _child(entry, "author")
+    return author_name(_text(_child(author, "name"))) if author is not None else ""
 
 
 # ---------------------------------------------------------------------------------------- JSON
@@ -380,8 +387,30 @@ def _parse_json_feed(data: bytes, url: str) -> ParsedFeed:
             date_text=date_text,
             published=parse_date(date_text),
             image=_json_str(item.get("image")) or _json_str(item.get("banner_image")) or None,
+            author=author_name(_json_author(item)),
         ))
     return ParsedFeed(url=url, title=_json_str(doc.get("title")), kind="json", entries=tuple(entries))
+
+
+def _json_author(item: dict[str, Any]) -> str:
+    """JSON Feed 1.1 ``authors`` (the first), else 1.0's ``author``."""
+    authors = item.get("authors")
+    author = authors[0] if isinstance(authors, list) and authors else item.get("author")
+    return _json_str(author.get("name")) if isinstance(author, dict) else ""
+
+
+# RSS <author> is an e-mail address, often with the name after it: "i@example.org (DIYgod)".
+_EMAIL_AND_NAME = re.compile(r"\s*[^\s@()]+@[^\s@()]+\s*(?:\((.*)\))?\s*")
+_MAX_AUTHOR = 200
+
+
+def author_name(text: str) -> str:
+    """An item's author as a reader may see it: the name, never an e-mail address."""
+    text = " ".join(text.split())
+    found = _EMAIL_AND_NAME.fullmatch(text)
+    if found is not None:
+        text = " ".join((found.group(1) or "").split())
+    return text[:_MAX_AUTHOR]
 
 
 def _json_str(value: Any) -> str:

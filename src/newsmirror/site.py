@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import threading
 import time
+import zlib
 from collections import defaultdict
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields, replace
@@ -43,7 +44,7 @@ from .clean import loads_safely, make_safe
 from .config import Config
 from .dates import parse_date
 from .decide import folder_name
-from .hexo import PostParts, read_post
+from .hexo import PostParts, picsum_number_of, read_post
 from .opml import export_opml
 from .store import Store
 from .urls import publishable_url
@@ -52,7 +53,7 @@ from .write import channel_folder, write_and_close, write_atomic
 log = logging.getLogger("newsmirror")
 
 # Bump when the pages for the same input change (templates, markup): every page is rebuilt.
-SITE_FORMAT = 2
+SITE_FORMAT = 3
 # Entries per Atom feed, full text: the site's feed, and each group's, site's and channel's
 # (fewer: there are hundreds of them, and together they were a third of a full build's bytes).
 FEED_ITEMS = 20
@@ -72,13 +73,15 @@ LABELS = {
            "original": "阅读原文", "newer": "较新", "older": "较早", "articles": "篇文章",
            "not_found": "页面不存在", "not_found_text": "这个地址没有内容。", "feed": "订阅",
            "sources": "来源 (OPML)", "page": "第 {n} 页", "search_hint": "搜索标题与正文",
-           "skip": "跳到正文", "breadcrumb": "位置", "pages": "分页", "by": "作者"},
+           "skip": "跳到正文", "breadcrumb": "位置", "pages": "分页", "by": "作者", "date": "日期",
+           "category": "分类"},
     "en": {"home": "Home", "categories": "Categories", "archives": "Archives", "search": "Search",
            "original": "Original article", "newer": "Newer", "older": "Older",
            "articles": "articles", "not_found": "Page not found",
            "not_found_text": "There is nothing at this address.", "feed": "Feed",
            "sources": "Sources (OPML)", "page": "Page {n}", "search_hint": "Search titles and text",
-           "skip": "Skip to content", "breadcrumb": "Breadcrumb", "pages": "Pages", "by": "By"},
+           "skip": "Skip to content", "breadcrumb": "Breadcrumb", "pages": "Pages", "by": "By",
+           "date": "Date", "category": "Category"},
 }
 
 
@@ -275,9 +278,9 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     key=key, content_hash=record.content_hash, group=channel.group,
                     site=channel.site, channel=channel.channel, title=record.title,
                     link=record.link if (record.link or "").startswith(("http://", "https://")) else None,
-                    author=channel.author,
+                    author=record.author or channel.author,
                     date=_post_timestamp(parts.date, record.first_seen),
-                    image=parts.image if loads_safely(parts.image) else "",
+                    image=_card_image(parts.image, config),
                     summary=_summary(body),
                     path=path, file="/".join((*levels, record.file)), seen=record.first_seen,
                     href=_url_path(path),
@@ -287,6 +290,15 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                 bodies[key] = body
     articles.sort(key=lambda a: (a.date, a.key), reverse=True)
     return articles, bodies
+
+
+def _card_image(image: str, config: Config) -> str:
+    """An article's picture on the site: its own, else ``[site] fallback_image`` ("" for a
+    typographic card). The posts' stand-in (the reference's random picsum photo, or
+    ``[output] fallback_image``) is not the item's, and is no picture for a news site."""
+    if picsum_number_of(image) is not None or image == config.output.fallback_image:
+        image = config.site.fallback_image
+    return image if image and loads_safely(image) else ""
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
@@ -574,7 +586,9 @@ def _environment(config: Config) -> jinja2.Environment:
     environment.filters["url"] = _url_path
     environment.filters["iso"] = lambda ts: _utc(ts).isoformat()
     environment.filters["day"] = lambda ts: _utc(ts).strftime("%Y-%m-%d")
+    environment.filters["minute"] = lambda ts: _utc(ts).strftime("%Y-%m-%d %H:%M UTC")
     environment.filters["xmltext"] = _xml_text
+    environment.filters["tint"] = lambda name: zlib.crc32(name.encode()) % 8
     return environment
 
 
@@ -599,7 +613,7 @@ def _settings_signature(config: Config) -> str:
         for path in sorted(config.site.templates.rglob("*")):
             if path.is_file():
                 templates.append((str(path), hashlib.sha256(path.read_bytes()).hexdigest()))
-    parts = (SITE_FORMAT, __version__, repr(config.site), templates)
+    parts = (SITE_FORMAT, __version__, repr(config.site), config.output.fallback_image, templates)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

@@ -61,6 +61,11 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN fresh_for REAL;
     ALTER TABLE feeds ADD COLUMN ttl REAL;
     """,
+    # 4: the item's own author, which the site shows (the post has the channel's, as the
+    # reference wrote it).
+    """
+    ALTER TABLE items ADD COLUMN author TEXT NOT NULL DEFAULT '';
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -93,6 +98,7 @@ class ItemRecord:
     last_seen: float
     title: str
     link: str | None
+    author: str = ""
 
     __reduce__ = reduce_by_slots
 
@@ -303,7 +309,7 @@ class Store:
 
     def known_items(self, channel: str) -> dict[str, ItemRecord]:
         rows = self._db.execute(
-            "SELECT identity, file, content_hash, picsum, first_seen, last_seen, title, link"
+            "SELECT identity, file, content_hash, picsum, first_seen, last_seen, title, link, author"
             " FROM items WHERE channel = ?",
             (channel,),
         )
@@ -321,12 +327,13 @@ class Store:
         with self.transaction():
             self._db.executemany(
                 "INSERT INTO items (channel, identity, file, file_key, content_hash, picsum,"
-                " first_seen, last_seen, title, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " first_seen, last_seen, title, link, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(channel, identity) DO UPDATE SET file = excluded.file,"
                 " file_key = excluded.file_key, content_hash = excluded.content_hash,"
-                " last_seen = excluded.last_seen, title = excluded.title, link = excluded.link",
+                " last_seen = excluded.last_seen, title = excluded.title, link = excluded.link,"
+                " author = excluded.author",
                 [(channel, i.identity, i.file, i.file.casefold(), i.content_hash, i.picsum,
-                  i.first_seen, i.last_seen, i.title, i.link) for i in items],
+                  i.first_seen, i.last_seen, i.title, i.link, i.author) for i in items],
             )
 
     def forget_items(self, channel: str, identities: Iterable[str]) -> None:

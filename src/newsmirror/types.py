@@ -45,6 +45,7 @@ class Entry:
     date_text: str | None        # the date as written in the feed
     published: datetime | None   # the same date parsed, timezone-aware UTC
     image: str | None = None     # enclosure / JSON Feed image, used when the body has none
+    author: str = ""             # the item's own author (a name; e-mail addresses dropped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,11 +123,12 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         policy = _policy(job.iframe_hosts)
         body = clean_body(entry.body, _base_url(entry, fetched), job.image_proxy, policy)
         post_body, changed = for_hexo(body.html, policy)
-        image = body.lead_image or _enclosure_image(entry.image, job.image_proxy) or picsum_url(picsum)
+        image = (body.lead_image or _enclosure_image(entry.image, job.image_proxy)
+                 or (picsum_url(picsum) if job.fallback_image == "picsum" else job.fallback_image))
         data = render_post(Post(
             title=title, group=channel.group, site=channel.site, channel=channel.channel,
             author=channel.author, date=post_date(entry.date_text, entry.published, first_seen),
-            image=image, body=post_body,
+            image=image, body=post_body, exact_title=job.exact_titles,
         )).encode("utf-8")
         digest = content_hash(data)
         name = record.file if record is not None else file_name(title, identity, taken)
@@ -139,7 +140,7 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         setattr(result, change.value, getattr(result, change.value) + 1)
         result.sanitized += body.sanitized or changed
         result.records.append(ItemRecord(identity, name, digest, picsum, first_seen, job.now,
-                                         title, entry.link))
+                                         title, entry.link, entry.author))
     # An empty feed is more likely a hiccup upstream than the end of a channel: it removes nothing.
     if job.retention == "window" and chosen:
         current = {identity for identity, _ in chosen}.union(result.released)
