@@ -87,3 +87,16 @@ def test_health_flags_failing_and_stale():
         "stale: no item yet"]
     # Never run: nothing to say yet.
     assert health_flags(failures=0, last_ok=None, last_new=None, last_error=None, now=NOW, **HEALTH) == []
+
+
+def test_a_rename_is_one_new_channel_and_one_gone_channel_of_the_same_url():
+    from newsmirror.decide import renamed_channels
+    assert renamed_channels([("g/s2/c", "u1"), ("g/s/d", "u2")],
+                            [("g/s/c", "u1"), ("g/s/d", "u2")]) == [("g/s/c", "g/s2/c")]
+    # Still configured, so not renamed: a second channel of the same feed.
+    assert renamed_channels([("g/s/c", "u1"), ("g/s2/c", "u1")], [("g/s/c", "u1")]) == []
+    # Ambiguous either way: two gone channels, or two new ones, of one URL.
+    assert renamed_channels([("n/n/n", "u")], [("a/a/a", "u"), ("b/b/b", "u")]) == []
+    assert renamed_channels([("n/n/n", "u"), ("m/m/m", "u")], [("a/a/a", "u")]) == []
+    # A new URL is a new channel, not a rename.
+    assert renamed_channels([("n/n/n", "u2")], [("a/a/a", "u1")]) == []

@@ -101,6 +101,13 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
                    "recorded; the others are fetched on the next run", err=True)
         sys.exit(EXIT_INTERRUPTED)
     progress.close()
+    for old, new, count in report.moved:
+        # Said even when quiet: files moved on disk, which a Hexo site's git history will show.
+        verb = "would move" if dry_run else "moved"
+        click.echo(f"{verb} {_plural(count, 'post')}: {old} -> {new} (the channel's levels changed)")
+    for old, new, reason in report.not_moved:
+        click.echo(f"not moved: {old} -> {new}: {reason}; its posts stay in the old folder",
+                   err=True)
     for outcome in report.failed:
         click.echo(f"failed: {outcome.channel} ({outcome.url}): {outcome.message}", err=True)
     prefix = "dry run, nothing written: " if dry_run else ""
@@ -139,6 +146,35 @@ def _build(mirror: Mirror, *, quiet: bool, full: bool = False, silent: bool = Fa
     if not quiet:
         click.echo(f"site: {mirror.config.public_dir} "
                    f"(preview: newsmirror serve --config {mirror.config.path})")
+
+
+@main.command()
+@_config_option
+@click.option("-n", "--dry-run", is_flag=True, help="List what would go; remove nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the summary, not a line per post.")
+@click.pass_context
+def prune(ctx: click.Context, config_path: Path | None, dry_run: bool, quiet: bool) -> None:
+    """Remove the posts the mirror no longer owns: of channels no longer in the config, older
+    than max_age, or in a folder that is no channel's of the config. A Hexo site's own posts,
+    and anything not in newsmirror's post format, are left alone."""
+    from .prune import GONE_CHANNEL, NO_CHANNEL, TOO_OLD
+
+    mirror = Mirror(_load(ctx, config_path))
+    try:
+        report = mirror.prune(dry_run=dry_run)
+    except (LockedError, StorageError) as exc:
+        _fail(str(exc), EXIT_STATE)
+    except OSError as exc:
+        _fail(f"{exc.filename or mirror.config.output.posts_dir}: {exc.strerror or exc}", EXIT_STATE)
+    verb = "would remove" if dry_run else "removed"
+    if not quiet:
+        for path, why in report.removed:
+            click.echo(f"{verb}: {path} ({why})")
+    reasons = ", ".join(f"{report.count(why)} {label}" for why, label in (
+        (GONE_CHANNEL, "of channels no longer in the config"), (TOO_OLD, "older than max_age"),
+        (NO_CHANNEL, "in no channel's folder")) if report.count(why))
+    click.echo(f"{'dry run, nothing removed: ' if dry_run else ''}{verb} "
+               f"{_plural(len(report.removed), 'post')}" + (f" ({reasons})" if reasons else ""))
 
 
 @main.command()
@@ -293,6 +329,7 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool,
     except StorageError as exc:
         _fail(str(exc), EXIT_STATE)
     unowned = mirror.unowned_posts()
+    prunable = len(mirror.prune(dry_run=True).removed)
     rows = [{
         "channel": h.state.channel, "url": h.state.url, "last_ok": _iso(h.state.last_ok),
         "last_new": _iso(h.state.last_new), "last_error_at": _iso(h.state.last_error_at),
@@ -318,6 +355,9 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool,
         click.echo(f"! {_plural(unowned, 'post file')} on disk {'is' if unowned == 1 else 'are'} "
                    "not in the state (it was lost, or is younger than them): the next run adopts "
                    "them", err=as_json)
+    if prunable:
+        click.echo(f"! {_plural(prunable, 'post')} {'is' if prunable == 1 else 'are'} no longer the "
+                   "mirror's: `newsmirror prune --dry-run` lists them", err=as_json)
     if check and flagged:
         sys.exit(1)
 

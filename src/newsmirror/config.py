@@ -47,6 +47,7 @@ class OutputSettings:
     # An item without an image: "picsum" (the reference's random photo), "" (none) or a URL.
     fallback_image: str = "picsum"
     titles: str = "reference"     # "exact": the item's own title in the front matter
+    max_age: float | None = None  # seconds: older posts are removed (None: kept)
 
     @property
     def posts_dir(self) -> Path:
@@ -66,6 +67,7 @@ class Channel:
     # The RSSHub instance's access key ([rsshub] key): sent with the request, never written.
     access_key: str = field(default="", repr=False)
     interval: float | None = None  # its own [fetch] interval, in seconds (None: the global one)
+    max_age: float | None = None   # its own [output] max_age, in seconds (None: the global one)
 
     __reduce__ = reduce_by_slots  # each job carries its channel to a worker
 
@@ -151,6 +153,10 @@ class Config:
     site: SiteSettings = SiteSettings()
     clean: CleanSettings = CleanSettings()
 
+    def max_age_of(self, channel: Channel) -> float | None:
+        """How old the channel's posts may get, in seconds (None: kept however old)."""
+        return self.output.max_age if channel.max_age is None else channel.max_age
+
     @property
     def public_dir(self) -> Path:
         return self.output.dir / "public"
@@ -164,7 +170,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
              "templates": str, "search": bool, "sources": bool, "fallback_image": str},
     "output": {
         "dir": str, "state": str, "image_proxy": str, "max_items": int, "retention": str,
-        "fallback_image": str, "titles": str,
+        "fallback_image": str, "titles": str, "max_age": (str, int, float),
     },
     "fetch": {
         "concurrency": int, "per_host": int, "timeout": (int, float), "max_bytes": int,
@@ -181,6 +187,7 @@ _LEVELS = ("group", "site", "channel")
 _CHANNEL_KEYS: dict[str, type | tuple[type, ...]] = {
     "group": str, "site": str, "channel": str, "url": str, "author": str,
     "max_items": int, "include": str, "exclude": str, "interval": (str, int, float),
+    "max_age": (str, int, float),
     **RSSHUB_PARAMS,
 }
 _CHANNEL_REQUIRED = ("group", "site", "channel", "url")
@@ -252,6 +259,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         retention=retention,
         fallback_image=_fallback_image(out.get("fallback_image", "picsum"), f"{where}: [output]", "picsum"),
         titles=titles,
+        max_age=_max_age(out["max_age"], f"{where}: [output] max_age") if "max_age" in out else None,
     )
 
     f = tables["fetch"]
@@ -471,6 +479,7 @@ def _channel(entry: Any, ctx: str, rsshub: RSSHubSettings, folder: Path, default
         exclude=_regex(entry.get("exclude"), f"{ctx}: exclude"),
         access_key=rsshub.key if url.startswith(rsshub.base + "/") else "",
         interval=_duration(entry["interval"], f"{ctx}: interval") if "interval" in entry else None,
+        max_age=_max_age(entry["max_age"], f"{ctx}: max_age") if "max_age" in entry else None,
     )
 
 
@@ -503,6 +512,13 @@ def _duration(value: Any, ctx: str) -> float:
     if seconds is None:
         raise ConfigError(f"{ctx} must be a duration such as \"15m\", \"2h\", \"1d\" or a "
                           f"number of seconds, not {value!r}")
+    return seconds
+
+
+def _max_age(value: Any, ctx: str) -> float:
+    seconds = _duration(value, ctx)
+    if seconds <= 0:
+        raise ConfigError(f"{ctx} must be longer than 0 (leave it out to keep every post)")
     return seconds
 
 

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from .config import Channel, Config
 from .dates import now as crawl_now
-from .decide import health_flags, next_fetch
+from .decide import health_flags, next_fetch, renamed_channels
 from .exceptions import Deferred, FeedError, NotModified
 from .store import FeedState, RunLock, Store
 from .types import HTTPValidators
 from .write import remove_stale_temp_files
 
 if TYPE_CHECKING:
+    from .prune import PruneReport
     from .job import ChannelJob, ChannelUpdate
     from .site import BuildReport
     from .workers import FetchLimits, RunJob
@@ -56,6 +57,10 @@ class FeedOutcome:
 class RunReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
     posts_dir: Path | None = None
+    # Channels whose levels changed (same URL): (old key, new key, posts moved).
+    moved: list[tuple[str, str, int]] = field(default_factory=list)
+    # Those whose posts could not move: (old key, new key, why). They stay where they were.
+    not_moved: list[tuple[str, str, str]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -97,8 +102,8 @@ def settings_hash(config: Config, channel: Channel) -> str:
              config.output.image_proxy, config.output.retention, config.clean.iframe_hosts)
     # Settings added since: in the hash only when not at their default, so that an upgrade
     # keeps every channel's validators.
-    later = (config.output.fallback_image, config.output.titles)
-    if later != ("picsum", "reference"):
+    later = (config.output.fallback_image, config.output.titles, config.max_age_of(channel))
+    if later != ("picsum", "reference", None):
         parts += later
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
@@ -143,7 +148,8 @@ class Mirror:
         job_for = partial(ChannelJob, posts_dir=output.posts_dir, image_proxy=output.image_proxy,
                           retention=output.retention, now=now, dry_run=dry_run,
                           iframe_hosts=self.config.clean.iframe_hosts,
-                          fallback_image=output.fallback_image, exact_titles=output.titles == "exact")
+                          fallback_image=output.fallback_image, exact_titles=output.titles == "exact",
+                          max_age=output.max_age)
         # The lock first, so that no worker outlives it; then the workers, which import the HTTP
         # client while this opens the store and reads the states (nor do they inherit the
         # store's connection).
@@ -152,8 +158,31 @@ class Mirror:
                 with Store.for_dry_run(output.state) if dry_run else Store(output.state) as store:
                     if interrupted:
                         remove_stale_temp_files(output.posts_dir)
+                    self._move_renamed_channels(store, report, dry_run)
                     await self._update_due(store, run_job, limits, job_for, now, every_channel,
                                            report, on_feed)
+
+    def _move_renamed_channels(self, store: Store, report: RunReport, dry_run: bool) -> None:
+        """A channel whose group / site / channel changed (same URL) takes its posts along to
+        its new folder, and its state, so that it neither loses nor duplicates them."""
+        from .write import NameClash, channel_folder, move_posts
+
+        stored = [(state.channel, state.url) for state in store.feed_states()]
+        for old, new in renamed_channels(((c.key, c.url) for c in self.config.channels), stored):
+            names = [record.file for record in store.known_items(old).values()]
+            if dry_run:
+                report.moved.append((old, new, len(names)))
+                continue
+            posts = self.config.output.posts_dir
+            try:
+                moved = move_posts(channel_folder(posts, *old.split("/")),
+                                   channel_folder(posts, *new.split("/")), names)
+            except (NameClash, OSError) as exc:
+                reason = str(exc) if isinstance(exc, NameClash) else f"{exc.filename}: {exc.strerror}"
+                report.not_moved.append((old, new, reason))
+                continue
+            store.rename_channel(old, new)
+            report.moved.append((old, new, moved))
 
     async def _update_due(self, store: Store, run_job: RunJob, limits: FetchLimits,
                           job_for: Callable[[Channel, HTTPValidators | None], ChannelJob],
@@ -237,6 +266,7 @@ class Mirror:
             outcome.status = NOT_MODIFIED
             if not dry_run:
                 store.record_not_modified(channel.key, channel.url, now, result.fresh_for)
+                outcome.removed = self._remove_aged(store, channel, now)
             return outcome
         if isinstance(result, FeedError):
             outcome.status = FAILED
@@ -255,7 +285,30 @@ class Mirror:
             store.record_fetch_ok(channel.key, channel.url, result.validators,
                                   settings_hash(self.config, channel), now, result.new,
                                   result.fresh_for, result.ttl)
+            outcome.removed += self._remove_aged(store, channel, now)
         return outcome
+
+    def _remove_aged(self, store: Store, channel: Channel, now: float) -> int:
+        """Remove the channel's posts older than its max_age; returns how many went."""
+        if self.config.max_age_of(channel) is None:
+            return 0
+        from .prune import PruneReport, remove_aged
+
+        report = PruneReport()
+        remove_aged(self.config, store, channel, now, report, dry_run=False)
+        return len(report.removed)
+
+    # ----------------------------------------------------------------------------- prune
+
+    def prune(self, *, dry_run: bool = False) -> "PruneReport":
+        """Remove the posts the mirror no longer owns (:mod:`newsmirror.prune`); ``dry_run``
+        lists them and changes nothing."""
+        from .prune import prune
+
+        state = self.config.output.state
+        with self._lock(dry_run):
+            with Store.for_dry_run(state) if dry_run else Store(state) as store:
+                return prune(self.config, store, crawl_now(), dry_run=dry_run)
 
     # ----------------------------------------------------------------------------- site
 

@@ -51,6 +51,27 @@ def item_identity(entry: Entry) -> str:
     return "hash:" + digest[:32]
 
 
+def renamed_channels(configured: Iterable[tuple[str, str]], stored: Iterable[tuple[str, str]]
+                     ) -> list[tuple[str, str]]:
+    """(old key, new key) for each channel whose levels changed while its URL stayed: a
+    configured channel the state does not know, whose URL exactly one stored channel that is
+    no longer configured has (two candidates, or two channels of one URL, are no rename)."""
+    configured = list(configured)
+    keys = {key for key, _ in configured}
+    stored = list(stored)
+    known = {key for key, _ in stored}
+    orphans: dict[str, list[str]] = {}
+    for key, url in stored:
+        if key not in keys:
+            orphans.setdefault(url, []).append(key)
+    new_by_url: dict[str, list[str]] = {}
+    for key, url in configured:
+        if key not in known:
+            new_by_url.setdefault(url, []).append(key)
+    return [(orphans[url][0], new[0]) for url, new in new_by_url.items()
+            if len(new) == 1 and len(orphans.get(url, ())) == 1]
+
+
 def select_entries(entries: Iterable[Entry], channel: Channel) -> list[tuple[str, Entry]]:
     """The items a channel keeps, with their identities: newest first as served, filtered by
     title, at most ``max_items``, and an item repeated in one feed only once (the first)."""

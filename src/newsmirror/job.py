@@ -43,6 +43,7 @@ class ChannelJob:
     iframe_hosts: tuple[str, ...] | None = None   # [clean] iframe_hosts; None: the built-in ones
     fallback_image: str = "picsum"      # [output] fallback_image
     exact_titles: bool = False          # [output] titles = "exact"
+    max_age: float | None = None        # [output] max_age (a channel's own comes with it)
 
     __reduce__ = reduce_by_slots
 

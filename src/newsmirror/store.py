@@ -62,9 +62,10 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN ttl REAL;
     """,
     # 4: the item's own author, which the site shows (the post has the channel's, as the
-    # reference wrote it).
+    # reference wrote it), and its date, by which [output] max_age removes old posts.
     """
     ALTER TABLE items ADD COLUMN author TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN published REAL;
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -99,6 +100,12 @@ class ItemRecord:
     title: str
     link: str | None
     author: str = ""
+    published: float | None = None   # the item's own date, if it has one
+
+    @property
+    def dated(self) -> float:
+        """When the item is from, for its age: its own date, else when it was first seen."""
+        return self.first_seen if self.published is None else min(self.published, self.first_seen)
 
     __reduce__ = reduce_by_slots
 
@@ -309,8 +316,8 @@ class Store:
 
     def known_items(self, channel: str) -> dict[str, ItemRecord]:
         rows = self._db.execute(
-            "SELECT identity, file, content_hash, picsum, first_seen, last_seen, title, link, author"
-            " FROM items WHERE channel = ?",
+            "SELECT identity, file, content_hash, picsum, first_seen, last_seen, title, link, author,"
+            " published FROM items WHERE channel = ?",
             (channel,),
         )
         return {row[0]: ItemRecord(*row) for row in rows}
@@ -327,14 +334,27 @@ class Store:
         with self.transaction():
             self._db.executemany(
                 "INSERT INTO items (channel, identity, file, file_key, content_hash, picsum,"
-                " first_seen, last_seen, title, link, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " first_seen, last_seen, title, link, author, published)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(channel, identity) DO UPDATE SET file = excluded.file,"
                 " file_key = excluded.file_key, content_hash = excluded.content_hash,"
                 " last_seen = excluded.last_seen, title = excluded.title, link = excluded.link,"
-                " author = excluded.author",
+                " author = excluded.author, published = excluded.published",
                 [(channel, i.identity, i.file, i.file.casefold(), i.content_hash, i.picsum,
-                  i.first_seen, i.last_seen, i.title, i.link, i.author) for i in items],
+                  i.first_seen, i.last_seen, i.title, i.link, i.author, i.published) for i in items],
             )
+
+    def rename_channel(self, old: str, new: str) -> None:
+        """The channel's state and items under its new key (its levels changed)."""
+        with self.transaction():
+            self._db.execute("UPDATE feeds SET channel = ? WHERE channel = ?", (new, old))
+            self._db.execute("UPDATE items SET channel = ? WHERE channel = ?", (new, old))
+
+    def forget_channel(self, channel: str) -> None:
+        """The channel's state and items, gone (it left the config and its posts are removed)."""
+        with self.transaction():
+            self._db.execute("DELETE FROM items WHERE channel = ?", (channel,))
+            self._db.execute("DELETE FROM feeds WHERE channel = ?", (channel,))
 
     def forget_items(self, channel: str, identities: Iterable[str]) -> None:
         with self.transaction():

@@ -50,6 +50,11 @@ def _update_channel(job: ChannelJob, fetched: Fetched) -> ChannelUpdate:
     parsed = parse_feed(fetched.content, fetched.url, fetched.content_type)
     result = ChannelUpdate(fetched.validators, fetched.fresh_for, parsed.ttl)
     chosen = select_entries(parsed.entries, channel)
+    max_age = job.max_age if channel.max_age is None else channel.max_age
+    if max_age is not None:  # older items are not written (the run removes their old posts)
+        oldest = job.now - max_age
+        chosen = [(identity, entry) for identity, entry in chosen
+                  if entry.published is None or entry.published.timestamp() >= oldest]
     with Folder(channel_folder(job.posts_dir, channel.group, channel.site, channel.channel),
                     create=bool(chosen) and not job.dry_run) as folder:
         # Posts the state does not own (it was lost, or they came from elsewhere): each is
@@ -140,7 +145,8 @@ def _write_posts(job: ChannelJob, fetched: Fetched, chosen: list[tuple[str, Entr
         setattr(result, change.value, getattr(result, change.value) + 1)
         result.sanitized += body.sanitized or changed
         result.records.append(ItemRecord(identity, name, digest, picsum, first_seen, job.now,
-                                         title, entry.link, entry.author))
+                                         title, entry.link, entry.author,
+                                         entry.published.timestamp() if entry.published else None))
     # An empty feed is more likely a hiccup upstream than the end of a channel: it removes nothing.
     if job.retention == "window" and chosen:
         current = {identity for identity, _ in chosen}.union(result.released)

@@ -126,6 +126,42 @@ class Folder:
             pass
 
 
+class NameClash(NewsmirrorError):
+    """A post cannot move to a folder that already has a file of its name."""
+
+
+def move_posts(source: Path, target: Path, names: list[str]) -> int:
+    """Move a channel's post files to its new folder, each by a rename (atomic, never a copy);
+    returns how many are in the new folder. A file already there and gone from the old one
+    was moved by an earlier, interrupted attempt. Raises NameClash before moving anything if
+    the new folder has another file of a post's name."""
+    for name in names:
+        _check_name(name)
+        if (source / name).exists() and (target / name).exists():
+            raise NameClash(f"{target / name} already exists")
+    target.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for name in names:
+        try:
+            os.rename(source / name, target / name)
+        except FileNotFoundError:
+            if not (target / name).exists():
+                continue  # gone from both: the post was deleted by hand
+        moved += 1
+    remove_empty_folders(source, stop=source.parent.parent.parent)
+    return moved
+
+
+def remove_empty_folders(folder: Path, stop: Path) -> None:
+    """``folder`` and its parents up to (not including) ``stop``, as long as they are empty."""
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or gone
+            return
+        folder = folder.parent
+
+
 def write_and_close(fd: int, data: bytes) -> None:
     """All of ``data`` to an open file descriptor (os.write may write less), which it closes."""
     try:
