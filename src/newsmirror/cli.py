@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NoReturn
@@ -88,7 +89,8 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     progress = _Progress(len(config.channels), quiet=quiet, verbose=verbose)
     try:
         report = mirror.run(dry_run=dry_run, every_channel=every_channel,
-                            on_feed=progress.feed_done)
+                            on_feed=progress.feed_done, on_start=progress.feed_started,
+                            on_tick=progress.tick)
     except (LockedError, StorageError) as exc:
         progress.close()
         _fail(str(exc), EXIT_STATE)
@@ -280,30 +282,56 @@ def serve(ctx: click.Context, config_path: Path | None, port: int, bind: str) ->
 
 
 class _Progress:
-    """A bar on a terminal, one plain line per feed otherwise (logs, cron mail)."""
+    """A bar on a terminal, one plain line per feed otherwise (logs, cron mail).
+
+    The bar moves as each feed finishes and, while some take long, names the slowest still in
+    flight. It is drawn from the run's own ticks, not tqdm's monitor thread: while another
+    thread runs, the run's workers cannot simply be forked."""
+
+    SLOW = 5.0   # seconds in flight before a feed is named
 
     def __init__(self, total: int, *, quiet: bool, verbose: bool) -> None:
         self.total, self.done = total, 0
         self.quiet = quiet
         self.lines = verbose or not sys.stderr.isatty()
         self.bar = None
+        self.in_flight: dict[str, float] = {}
         if not quiet and not self.lines:
             from tqdm import tqdm
-            # No monitor thread: while another thread runs, the run's workers cannot simply be
-            # forked and come from a fork server instead, a few tenths of a second later.
             tqdm.monitor_interval = 0
-            self.bar = tqdm(total=total, unit="feed", file=sys.stderr, leave=False)
+            self.bar = tqdm(total=total, unit="feed", file=sys.stderr, leave=False,
+                            mininterval=0, miniters=1, dynamic_ncols=True)
+
+    def feed_started(self, channel: str) -> None:
+        self.in_flight[channel] = time.monotonic()
 
     def feed_done(self, outcome: FeedOutcome) -> None:
         self.done += 1
+        self.in_flight.pop(outcome.channel, None)
         if self.bar is not None:
-            self.bar.update(1)
             if outcome.status == FAILED:
                 self.bar.write(f"failed: {outcome.channel}: {outcome.message}", file=sys.stderr)
+            self.bar.set_postfix_str(self._slowest(), refresh=False)
+            self.bar.update(1)
         elif self.lines and not self.quiet:
             detail = (outcome.message if outcome.status in (FAILED, DEFERRED, NOT_DUE) else
                       f"{outcome.new} new, {outcome.updated} updated, {outcome.unchanged} unchanged")
             click.echo(f"{outcome.status}: {outcome.channel}: {detail}", err=True)
+
+    def tick(self) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(self._slowest(), refresh=False)
+            self.bar.refresh()
+
+    def _slowest(self, most: int = 2) -> str:
+        now = time.monotonic()
+        slow = sorted((since, channel) for channel, since in self.in_flight.items()
+                      if now - since >= self.SLOW)
+        if not slow:
+            return ""
+        named = ", ".join(f"{channel} ({now - since:.0f} s)" for since, channel in slow[:most])
+        more = f" and {len(slow) - most} more" if len(slow) > most else ""
+        return f"waiting for {named}{more}"
 
     def close(self) -> None:
         if self.bar is not None:
@@ -338,6 +366,15 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool,
         "next_fetch": _iso(h.next_fetch),
     } for h in report]
     flagged = [row for row in rows if row["flags"]]
+    running = mirror.run_in_progress()
+    if running is not None:
+        # The run records each channel as it finishes (committed about once a second).
+        pid, started = running
+        done = "" if started is None else (
+            f": {sum(1 for h in report if (h.state.last_attempt or 0) >= started)} of "
+            f"{_plural(len(rows), 'channel')} done so far, below")
+        click.echo(f"a run is in progress (pid {pid}"
+                   f"{'' if started is None else ', started ' + _iso(started)}){done}", err=as_json)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:

@@ -19,7 +19,7 @@ from .config import Channel, Config
 from .dates import now as crawl_now
 from .decide import health_flags, next_fetch, renamed_channels
 from .exceptions import Deferred, FeedError, NotModified
-from .store import FeedState, RunLock, Store
+from .store import FeedState, RunLock, Store, run_in_progress
 from .types import HTTPValidators
 from .write import remove_stale_temp_files
 
@@ -113,18 +113,26 @@ class Mirror:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._on_start: Callable[[str], None] | None = None
+        self._on_tick: Callable[[], None] | None = None
 
     # ----------------------------------------------------------------------------- run
 
     def run(self, *, dry_run: bool = False, every_channel: bool = False,
-            on_feed: Callable[[FeedOutcome], None] | None = None) -> RunReport:
+            on_feed: Callable[[FeedOutcome], None] | None = None,
+            on_start: Callable[[str], None] | None = None,
+            on_tick: Callable[[], None] | None = None) -> RunReport:
         """Fetch the channels that are due (``every_channel``: all of them, though never one a
         server asked to wait with Retry-After) and write their posts. Feed errors are reported,
-        never raised."""
+        never raised.
+
+        For progress: ``on_start(channel key)`` as a channel's fetch begins, ``on_feed`` as it
+        ends, and ``on_tick()`` twice a second while channels are in flight."""
         # Imported here, as in _run: `build` and `status` need none of the fetching stack, and
         # leaving it out takes a tenth of a second off their start.
         import asyncio
         report = RunReport(posts_dir=self.config.output.posts_dir)
+        self._on_start, self._on_tick = on_start, on_tick
         asyncio.run(self._run(crawl_now(), report, dry_run, every_channel, on_feed))
         return report
 
@@ -205,6 +213,7 @@ class Mirror:
                                                  f"next fetch at {_clock(when)}"), on_feed)
                 continue
             due.append((channel, state))
+        ticker = asyncio.create_task(self._tick(store)) if due else None
         with store.transaction():
             try:
                 await asyncio.gather(*(
@@ -217,6 +226,20 @@ class Mirror:
                 # records go in at once, after its posts are in place.
                 store.checkpoint(every=0)
                 raise
+            finally:
+                if ticker is not None:
+                    ticker.cancel()
+
+    async def _tick(self, store: Store) -> None:
+        """Twice a second: progress, and a commit of what finished (so that `status` sees it
+        while a slow feed holds the run up)."""
+        import asyncio
+
+        while True:
+            await asyncio.sleep(0.5)
+            store.checkpoint()
+            if self._on_tick is not None:
+                self._on_tick()
 
     @contextmanager
     def _lock(self, dry_run: bool) -> Iterator[bool]:
@@ -225,7 +248,7 @@ class Mirror:
         if dry_run:
             yield False
             return
-        with RunLock(self.config.output.state) as lock:
+        with RunLock(self.config.output.state, started=crawl_now()) as lock:
             yield lock.previous_run_interrupted
 
     def _report(self, report: RunReport, outcome: FeedOutcome,
@@ -248,6 +271,8 @@ class Mirror:
             validators = state.validators
         job = job_for(channel, validators)
         async with limits.place(channel.url) as place:
+            if self._on_start is not None:
+                self._on_start(channel.key)
             # A channel never run has no items: nothing to ask the store when its feed comes.
             known = None if state is None else (lambda: store.known_items(channel.key))
             result = await run_job(job, place, known)
@@ -352,6 +377,10 @@ class Mirror:
                 return None
             earliest = when if earliest is None else min(earliest, when)
         return earliest
+
+    def run_in_progress(self) -> tuple[int, float | None] | None:
+        """(pid, its clock at the start) of a run on this state now, if there is one."""
+        return run_in_progress(self.config.output.state)
 
     def unowned_posts(self) -> int:
         """Post files in the channels' folders that the state does not know: the state was

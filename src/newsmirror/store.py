@@ -138,10 +138,11 @@ class RunLock:
     context manager, a run that ends with an exception (Ctrl-C included) leaves its pid.
     """
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, started: float | None = None) -> None:
         self.path = db_path.with_name(db_path.name + ".lock")
         self._fd: int | None = None
         self.previous_run_interrupted = False
+        self.started = started   # a run's clock at its start, for `status` to read
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,8 @@ class RunLock:
         _HELD_LOCKS.add(fd)
         self.previous_run_interrupted = bool(os.pread(fd, 32, 0).strip())
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        started = "" if self.started is None else f" {self.started!r}"
+        os.pwrite(fd, f"{os.getpid()}{started}\n".encode(), 0)
 
     def release(self, *, ended_well: bool = True) -> None:
         if self._fd is not None:
@@ -172,6 +174,27 @@ class RunLock:
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self.release(ended_well=exc_type is None)
+
+
+def run_in_progress(db_path: Path) -> tuple[int, float | None] | None:
+    """(pid, its clock at the start) of the run holding the lock, if one does. Read from the
+    lock file, whose pid is checked to be alive, rather than by trying the lock: a status
+    must never make a run that starts at that moment fail to get it."""
+    try:
+        text = db_path.with_name(db_path.name + ".lock").read_text(encoding="ascii").split()
+        pid = int(text[0])
+        started = float(text[1]) if len(text) > 1 else None
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # left by a run that was killed
+    except PermissionError:
+        pass  # alive, another user's
+    return pid, started
 
 
 class Store:
