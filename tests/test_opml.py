@@ -188,3 +188,24 @@ def test_export_is_valid_opml_nested_three_levels(tmp_path):
     [outline] = root.xpath("/opml/body/outline/outline/outline")
     assert outline.get("xmlUrl") == "https://x.example/f" and outline.get("type") == "rss"
     assert root.xpath("/opml/body/outline/@text") == ["g"]
+
+
+def test_import_into_a_config_that_does_not_exist_creates_it(tmp_path):
+    (tmp_path / "flat.opml").write_bytes(FLAT)
+    path = tmp_path / "new" / "newsmirror.toml"
+    dry = newsmirror("--config", str(path), "opml", "import", "--dry-run", str(tmp_path / "flat.opml"))
+    assert dry.returncode == 0 and "3 channels would be added, 0 skipped\n" in dry.stdout, dry.stderr
+    assert "would add: 其他/Daring Fireball/Daring Fireball" in dry.stdout
+    assert not path.exists()
+    result = newsmirror("--config", str(path), "opml", "import", str(tmp_path / "flat.opml"))
+    assert result.returncode == 0, result.stderr
+    assert f"3 channels added, 0 skipped (created {path})" in result.stdout
+    text = path.read_text("utf-8")
+    assert text.startswith("# newsmirror: the feeds of flat.opml")
+    config = load_config(path)
+    assert [c.key for c in config.channels] == ["其他/Daring Fireball/Daring Fireball",
+                                                 "其他/example.org/example.org", "Deep/Deepest/A feed"]
+    assert config.output.dir == path.parent / "site"
+    # and it is now an ordinary config: a second import skips what it has
+    again = newsmirror("--config", str(path), "opml", "import", str(tmp_path / "flat.opml"))
+    assert "0 channels added, 3 skipped" in again.stdout and "created" not in again.stdout

@@ -29,7 +29,9 @@ def test_init_scaffolds_a_mirror_that_loads(tmp_path):
     assert listed.returncode == 0, listed.stderr
     assert "/aljazeera/chinese/news" in listed.stdout
     ignore = (folder / ".gitignore").read_text(encoding="utf-8")
-    assert "/site/.newsmirror/" in ignore and "/site/public/" in ignore
+    assert "/site/.newsmirror/" in ignore and "/public/" in ignore
+    # the built site has a folder of its own, which `hexo generate` on site/ never touches
+    assert config.public_dir == (folder / "public").resolve() != config.output.dir / "public"
 
 
 def test_the_workflow_runs_on_a_schedule_keeps_the_state_and_deploys(tmp_path):
@@ -47,7 +49,8 @@ def test_the_workflow_runs_on_a_schedule_keeps_the_state_and_deploys(tmp_path):
     assert "${{ github.run_id }}" in cache["with"]["key"]            # a new entry every run
     assert cache["with"]["restore-keys"].startswith("newsmirror-state-")  # the latest restored
     assert any("newsmirror run" in step.get("run", "") for step in steps)
-    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert (folder / upload["with"]["path"]).resolve() == load_config(folder / "newsmirror.toml").public_dir
     assert uses[-1].startswith("actions/deploy-pages@")
     assert workflow["permissions"]["pages"] == "write" and workflow["permissions"]["id-token"] == "write"
     # and GitHub's own schema for workflows accepts it (vendored by check-jsonschema)

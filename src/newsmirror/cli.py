@@ -23,6 +23,7 @@ from .config import DEFAULT_RSSHUB_BASE, Config, load_config
 from .core import DEFERRED, FAILED, NOT_DUE, FeedOutcome, Mirror
 from .exceptions import ConfigError, LockedError, StorageError
 from .rsshub import unfilled_parameters
+from .wording import plural
 
 # 0 (all fine) and 1 (some feeds failed) come from RunReport.exit_code.
 EXIT_CONFIG, EXIT_STATE = 2, 3
@@ -106,7 +107,7 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     for old, new, count in report.moved:
         # Said even when quiet: files moved on disk, which a Hexo site's git history will show.
         verb = "would move" if dry_run else "moved"
-        click.echo(f"{verb} {_plural(count, 'post')}: {old} -> {new} (the channel's levels changed)")
+        click.echo(f"{verb} {plural(count, 'post')}: {old} -> {new} (the channel's levels changed)")
     for old, new, reason in report.not_moved:
         click.echo(f"not moved: {old} -> {new}: {reason}; its posts stay in the old folder",
                    err=True)
@@ -117,7 +118,7 @@ def run(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     silent = quiet and report.exit_code == 0
     adopted = report.total("adopted")
     if adopted and not silent:
-        click.echo(f"adopted {_plural(adopted, 'post')} on disk that the state did not know "
+        click.echo(f"adopted {plural(adopted, 'post')} on disk that the state did not know "
                    "(it was lost or new): kept as they are, and on the site")
     if not silent:
         click.echo(prefix + report.summary())
@@ -145,6 +146,15 @@ def _build(mirror: Mirror, *, quiet: bool, full: bool = False, silent: bool = Fa
         click.echo(built.summary())
     for path in built.missing[:10]:
         click.echo(f"missing post: {path}", err=True)
+    if built.outside_changes:
+        # Not silenced by --quiet: something else writes into the site's folder.
+        changed = plural(built.outside_changes, "page")
+        click.echo(f"site: rewrote {changed} that something other than newsmirror had changed "
+                   "or removed since the last build", err=True)
+        if mirror.config.shares_hexo_public:
+            click.echo(f"site: {mirror.config.public_dir} is also the Hexo site's output folder "
+                       "(`hexo generate` overwrites it, `hexo clean` deletes it): give the site "
+                       "a folder of its own, [site] dir = \"public\"", err=True)
     if not quiet:
         click.echo(f"site: {mirror.config.public_dir} "
                    f"(preview: newsmirror serve --config {mirror.config.path})")
@@ -176,7 +186,7 @@ def prune(ctx: click.Context, config_path: Path | None, dry_run: bool, quiet: bo
         (GONE_CHANNEL, "of channels no longer in the config"), (TOO_OLD, "older than max_age"),
         (NO_CHANNEL, "in no channel's folder")) if report.count(why))
     click.echo(f"{'dry run, nothing removed: ' if dry_run else ''}{verb} "
-               f"{_plural(len(report.removed), 'post')}" + (f" ({reasons})" if reasons else ""))
+               f"{plural(len(report.removed), 'post')}" + (f" ({reasons})" if reasons else ""))
 
 
 @main.command()
@@ -372,28 +382,28 @@ def status(ctx: click.Context, config_path: Path | None, as_json: bool,
         pid, started = running
         done = "" if started is None else (
             f": {sum(1 for h in report if (h.state.last_attempt or 0) >= started)} of "
-            f"{_plural(len(rows), 'channel')} done so far, below")
+            f"{plural(len(rows), 'channel')} done so far, below")
         click.echo(f"a run is in progress (pid {pid}"
                    f"{'' if started is None else ', started ' + _iso(started)}){done}", err=as_json)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            line = (f"{row['channel']}: {_plural(row['items'], 'item')}, last ok {row['last_ok'] or 'never'},"
+            line = (f"{row['channel']}: {plural(row['items'], 'item')}, last ok {row['last_ok'] or 'never'},"
                     f" last new item {row['last_new'] or 'never'},"
                     f" next fetch {row['next_fetch'] or 'on the next run'}")
             if row["failures"]:
-                line += f", {_plural(row['failures'], 'failure')} in a row, last error: {row['last_error']}"
+                line += f", {plural(row['failures'], 'failure')} in a row, last error: {row['last_error']}"
             click.echo(line)
             for flag in row["flags"]:
                 click.echo(f"  ! {flag}")
-        click.echo(f"{_plural(len(rows), 'channel')}, {len(flagged)} flagged")
+        click.echo(f"{plural(len(rows), 'channel')}, {len(flagged)} flagged")
     if unowned:
-        click.echo(f"! {_plural(unowned, 'post file')} on disk {'is' if unowned == 1 else 'are'} "
+        click.echo(f"! {plural(unowned, 'post file')} on disk {'is' if unowned == 1 else 'are'} "
                    "not in the state (it was lost, or is younger than them): the next run adopts "
                    "them", err=as_json)
     if prunable:
-        click.echo(f"! {_plural(prunable, 'post')} {'is' if prunable == 1 else 'are'} no longer the "
+        click.echo(f"! {plural(prunable, 'post')} {'is' if prunable == 1 else 'are'} no longer the "
                    "mirror's: `newsmirror prune --dry-run` lists them", err=as_json)
     if check and flagged:
         sys.exit(1)
@@ -506,17 +516,20 @@ def opml_export(ctx: click.Context, config_path: Path | None, output: Any) -> No
 @click.pass_context
 def opml_import(ctx: click.Context, config_path: Path | None, file: Path,
                 default_group: str | None, dry_run: bool) -> None:
-    """Append the feeds of FILE to the config as [[channel]] entries (duplicates skipped)."""
+    """Append the feeds of FILE to the config as [[channel]] entries (duplicates skipped).
+    A config that does not exist yet is created, holding them."""
+    from .config import parse_config
     from .opml import append_channels, plan_import, read_opml
 
     path = _config_path(ctx, config_path)
-    config = _load(ctx, config_path)
+    creating = not path.exists()
+    config = parse_config({}, path) if creating else _load(ctx, config_path)
     try:
         feeds = read_opml(file.read_bytes(), str(file),
                           default_group=default_group or category_label("other", config.rsshub.language))
         plan = plan_import(config, feeds)
         if plan.add and not dry_run:
-            append_channels(path, plan.add)
+            append_channels(path, plan.add, header=_IMPORTED.format(file.name) if creating else "")
     except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
     except OSError as exc:
@@ -526,18 +539,21 @@ def opml_import(ctx: click.Context, config_path: Path | None, file: Path,
     verb = "would add" if dry_run else "added"
     for feed in plan.add:
         click.echo(f"{verb}: {feed.key} ({feed.url})")
-    click.echo(f"{len(plan.add)} channels {verb.split()[-1]}, {len(plan.skipped)} skipped"
-               + ("" if dry_run else f" ({path})"))
+    where = "" if dry_run else f" ({'created ' if creating and plan.add else ''}{path})"
+    click.echo(f"{plural(len(plan.add), 'channel')} {'would be added' if dry_run else 'added'}, "
+               f"{len(plan.skipped)} skipped{where}")
+
+
+_IMPORTED = """\
+# newsmirror: the feeds of {} (`newsmirror opml import`). Every other setting has its
+# default: posts go to site/source/_posts, the state to site/.newsmirror. See the README.
+"""
 
 
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,7 +106,7 @@ class HealthSettings:
 
 @dataclass(frozen=True, slots=True)
 class SiteSettings:
-    """The built-in static site, rendered into ``<output.dir>/public``."""
+    """The built-in static site, rendered into ``dir`` (default ``<output.dir>/public``)."""
 
     enabled: bool = False         # `newsmirror run` builds it after fetching
     title: str = "newsmirror"
@@ -117,6 +117,9 @@ class SiteSettings:
     search: bool = True           # a Pagefind full-text index
     sources: bool = True          # publish sources.opml (the public feeds, without secrets)
     fallback_image: str = ""      # a card's picture for an item without one ("": a typographic card)
+    # Where the pages go; None: <output.dir>/public, which is also Hexo's output folder, so a
+    # mirror that also runs `hexo generate` names another one.
+    dir: Path | None = None
 
     @property
     def root(self) -> str:
@@ -159,7 +162,14 @@ class Config:
 
     @property
     def public_dir(self) -> Path:
-        return self.output.dir / "public"
+        """The folder the built-in site is rendered into."""
+        return self.site.dir or self.output.dir / "public"
+
+    @property
+    def shares_hexo_public(self) -> bool:
+        """The site is rendered into the Hexo site's own output folder, which `hexo generate`
+        overwrites and `hexo clean` deletes."""
+        return self.site.dir is None and (self.output.dir / "_config.yml").is_file()
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -167,7 +177,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "clean": {"iframe_hosts": list},
     "health": {"failing_after": int, "stale_days": (int, float)},
     "site": {"enabled": bool, "title": str, "base_url": str, "per_page": int, "language": str,
-             "templates": str, "search": bool, "sources": bool, "fallback_image": str},
+             "templates": str, "search": bool, "sources": bool, "fallback_image": str,
+             "dir": str},
     "output": {
         "dir": str, "state": str, "image_proxy": str, "max_items": int, "retention": str,
         "fallback_image": str, "titles": str, "max_age": (str, int, float),
@@ -274,6 +285,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     )
 
     site = _site(tables["site"], folder, where)
+    if site.dir is not None:
+        _check_site_dir(site.dir, output, where)
     clean = _clean(tables["clean"], where)
     channels: list[Channel] = []
     for number, entry in enumerate(_array(data, "channel", where), 1):
@@ -379,7 +392,20 @@ def _site(table: dict[str, Any], folder: Path, where: str) -> SiteSettings:
         templates=_resolve_path(templates, folder) if templates else None,
         search=table.get("search", True), sources=table.get("sources", True),
         fallback_image=_fallback_image(table.get("fallback_image", ""), f"{where}: [site]"),
+        dir=_resolve_path(table["dir"], folder) if table.get("dir") else None,
     )
+
+
+def _check_site_dir(site_dir: Path, output: OutputSettings, where: str) -> None:
+    """The built site owns its folder (it removes the pages it no longer makes), so that folder
+    may hold neither the posts nor the state, nor lie among the posts."""
+    posts, state = output.posts_dir.resolve(), output.state.parent.resolve()
+    for owned, what in ((posts, "the posts"), (state, "the state")):
+        if site_dir == owned or site_dir in owned.parents:
+            raise ConfigError(f"{where}: [site] dir {str(site_dir)!r} would hold {what}; "
+                              "name a folder of its own, such as \"public\"")
+    if posts in site_dir.parents:
+        raise ConfigError(f"{where}: [site] dir {str(site_dir)!r} is inside the posts folder")
 
 
 def _clean(table: dict[str, Any], where: str) -> CleanSettings:

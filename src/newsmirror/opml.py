@@ -142,14 +142,15 @@ def plan_import(config: Config, feeds: Iterable[OutlineFeed]) -> ImportPlan:
     return ImportPlan(tuple(add), tuple(skipped))
 
 
-def append_channels(path: Path, feeds: Iterable[OutlineFeed]) -> None:
-    """Append ``[[channel]]`` tables to a config file, keeping everything else as written.
+def append_channels(path: Path, feeds: Iterable[OutlineFeed], *, header: str = "") -> None:
+    """Append ``[[channel]]`` tables to a config file, keeping everything else as written; a
+    missing file is created, starting with ``header``.
 
     The result is checked as a config before it replaces the file (atomically).
     """
     import tomlkit  # only `opml import` edits a config
 
-    text = path.read_text("utf-8") if path.exists() else ""
+    text = path.read_text("utf-8") if path.exists() else header
     document = tomlkit.parse(text)
     tables = document.get("channel")
     if tables is None:
@@ -162,4 +163,5 @@ def append_channels(path: Path, feeds: Iterable[OutlineFeed]) -> None:
         tables.append(table)
     new_text = tomlkit.dumps(document)
     parse_config(tomllib.loads(new_text), path)  # raises ConfigError; the file is untouched
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, new_text)

@@ -33,7 +33,9 @@ interval = "15m"                   # a channel waits at least this long between 
 per_host = 4                       # connections to one host at once (all routes share RSSHub)
 
 [site]
-enabled = true                     # `newsmirror run` also builds the site, into site/public
+enabled = true                     # `newsmirror run` also builds the site
+dir = "public"                     # into ./public: a folder of its own (Hexo, if you also run
+                                   # it on site/, writes site/public)
 title = "My news mirror"
 # base_url = "https://you.github.io/mirror/"   # set it for absolute links and the sitemap
 
@@ -70,7 +72,7 @@ GITIGNORE = """\
 # The state lives in the Actions cache (see .github/workflows/newsmirror.yml) or on the server;
 # back it up there, not here. The built site is published, not committed.
 /site/.newsmirror/
-/site/public/
+/public/
 __pycache__/
 node_modules/
 """
@@ -130,7 +132,7 @@ jobs:
           fi
       - uses: actions/upload-pages-artifact@v3
         with:
-          path: site/public
+          path: public
       - id: deployment
         uses: actions/deploy-pages@v4
 """

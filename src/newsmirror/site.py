@@ -49,6 +49,7 @@ from .opml import export_opml
 from .store import Store
 from .urls import publishable_url
 from .write import channel_folder, write_and_close, write_atomic
+from .wording import plural
 
 log = logging.getLogger("newsmirror")
 
@@ -66,7 +67,7 @@ SEARCH_SHARD = 500
 SEARCH_TAIL_SHARD = 100
 SUMMARY_CHARS = 140
 _CACHE_NAME = "site-cache.marshal"
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 
 LABELS = {
     "zh": {"home": "首页", "categories": "分类", "archives": "归档", "search": "搜索",
@@ -119,16 +120,21 @@ class BuildReport:
     unchanged: int = 0
     search_indexed: int = 0          # search shards indexed anew
     missing: list[str] = field(default_factory=list)   # posts the store knows but the disk lacks
+    outside_changes: int = 0         # pages changed or removed since the last build, written again
     seconds: float = 0.0
 
     def summary(self) -> str:
-        text = (f"site: {self.articles} articles; {self.written} pages written, "
-                f"{self.unchanged} unchanged, {self.removed} removed")
+        text = (f"site: {plural(self.articles, 'article')}; {plural(self.written, 'page')} "
+                f"written, {self.unchanged} unchanged, {self.removed} removed")
         if self.search_indexed:
-            text += f"; {self.search_indexed} search shards indexed"
+            text += f"; {plural(self.search_indexed, 'search shard')} indexed"
         if self.missing:
-            text += f"; {len(self.missing)} posts missing on disk"
+            text += f"; {plural(len(self.missing), 'post')} missing on disk"
         return text + f" ({self.seconds:.2f} s)"
+
+
+# A page as the last build wrote it: its signature, size and modification time (ns).
+_Written = tuple[str, int, int]
 
 
 @dataclass(slots=True)
@@ -160,7 +166,9 @@ def _build(config: Config, full: bool) -> BuildReport:
         if full or cache.get("settings") != settings or not public.is_dir():
             # Every page is rendered again, and a page the new settings no longer make (the
             # OPML turned off, say) is still known, so that it goes.
-            cache = {"articles": {}, "pages": dict.fromkeys(cache.get("pages", {}), "")}
+            if cache.get("pages") and not public.is_dir():
+                report.outside_changes = len(cache["pages"])  # the whole folder was removed
+            cache = {"articles": {}, "pages": dict.fromkeys(cache.get("pages", {}))}
         articles, bodies = _collect(config, cache["articles"], report)
         report.articles = len(articles)
         shards = _search_shards(articles) if config.site.search else []
@@ -169,7 +177,7 @@ def _build(config: Config, full: bool) -> BuildReport:
     pages = _pages(config, articles, shards)
     environment.globals["body_of"] = _Bodies(config.output.posts_dir, bodies)
     environment.globals["card"] = _Cards(environment, config.site.root)
-    old_pages: dict[str, str] = cache["pages"]
+    old_pages: dict[str, _Written | None] = cache["pages"]
     public.mkdir(parents=True, exist_ok=True)
     report.written += _copy_static(public)
     search = _SearchIndexer(config, public, shards, cache.get("search", {}))
@@ -195,11 +203,13 @@ def _build(config: Config, full: bool) -> BuildReport:
 
 
 def _render(environment: jinja2.Environment, public: Path, pages: Iterable[_Page],
-            old_pages: dict[str, str], search: _SearchIndexer, report: BuildReport
-            ) -> dict[str, str]:
-    """Write the pages that changed (signature unlike ``old_pages``' or file gone); hand each
-    search shard to ``search`` once its article pages are in place. Returns the signatures."""
-    new_pages: dict[str, str] = {}
+            old_pages: dict[str, _Written | None], search: _SearchIndexer, report: BuildReport
+            ) -> dict[str, _Written]:
+    """Write the pages that changed: their signature is unlike ``old_pages``', or the file is
+    not the one the last build wrote (something else, such as ``hexo generate`` sharing the
+    folder, replaced or removed it). Hand each search shard to ``search`` once its article
+    pages are in place. Returns what was written, for the next build."""
+    new_pages: dict[str, _Written] = {}
     templates: dict[str, jinja2.Template] = {}
     folders: set[str] = set()  # made (or found) in this build: one mkdir each, not one per page
     shard: int | None = None
@@ -208,11 +218,14 @@ def _render(environment: jinja2.Environment, public: Path, pages: Iterable[_Page
             if shard is not None:
                 search.ready(shard)  # all its pages are in place
             shard = page.shard
-        new_pages[page.path] = page.signature
         target = f"{public}/{page.path}"
-        if old_pages.get(page.path) == page.signature and os.path.exists(target):
-            report.unchanged += 1
-            continue
+        old = old_pages.get(page.path)
+        if old is not None and old[0] == page.signature:
+            if _same_file(target, old):
+                new_pages[page.path] = old
+                report.unchanged += 1
+                continue
+            report.outside_changes += 1
         template = templates.get(page.template)
         if template is None:
             template = templates[page.template] = environment.get_template(page.template)
@@ -221,10 +234,22 @@ def _render(environment: jinja2.Environment, public: Path, pages: Iterable[_Page
             os.makedirs(folder, exist_ok=True)
             folders.add(folder)
         _write_page(target, template.render(page.context).encode("utf-8"))
+        written = os.stat(target)
+        new_pages[page.path] = (page.signature, written.st_size, written.st_mtime_ns)
         report.written += 1
     if shard is not None:
         search.ready(shard)
     return new_pages
+
+
+def _same_file(target: str, written: _Written) -> bool:
+    """The file is still the one a build wrote: same size and modification time (a stat, not
+    a read: an unchanged build at 50,000 articles looks at every page)."""
+    try:
+        found = os.stat(target)
+    except FileNotFoundError:
+        return False
+    return (found.st_size, found.st_mtime_ns) == written[1:]
 
 
 @contextmanager
@@ -825,7 +850,7 @@ def _load_cache(path: Path) -> dict[str, Any]:
     return data
 
 
-def _serialise_cache(settings: str, articles: list[Article], pages: dict[str, str]) -> bytes:
+def _serialise_cache(settings: str, articles: list[Article], pages: dict[str, _Written]) -> bytes:
     return marshal.dumps({"format": _CACHE_FORMAT, "settings": settings, "pages": pages,
                           "articles": {a.key: _article_to_cache(a) for a in articles}})
 
