@@ -161,7 +161,7 @@ class Mirror:
         # The lock first, so that no worker outlives it; then the workers, which import the HTTP
         # client while this opens the store and reads the states (nor do they inherit the
         # store's connection).
-        with self._lock(dry_run) as interrupted:
+        with self._lock(dry_run, now) as interrupted:
             async with channel_runner(len(self.config.channels), self.config.fetch) as run_job:
                 with Store.for_dry_run(output.state) if dry_run else Store(output.state) as store:
                     if interrupted:
@@ -242,13 +242,14 @@ class Mirror:
                 self._on_tick()
 
     @contextmanager
-    def _lock(self, dry_run: bool) -> Iterator[bool]:
+    def _lock(self, dry_run: bool, now: float) -> Iterator[bool]:
         """The run lock (none for a dry run, which writes nothing); gives whether the last run
-        was killed or interrupted."""
+        was killed or interrupted. ``now`` is the run's clock, which its records bear: `status`
+        counts the channels done since."""
         if dry_run:
             yield False
             return
-        with RunLock(self.config.output.state, started=crawl_now()) as lock:
+        with RunLock(self.config.output.state, started=now) as lock:
             yield lock.previous_run_interrupted
 
     def _report(self, report: RunReport, outcome: FeedOutcome,
@@ -331,9 +332,10 @@ class Mirror:
         from .prune import prune
 
         state = self.config.output.state
-        with self._lock(dry_run):
+        now = crawl_now()
+        with self._lock(dry_run, now):
             with Store.for_dry_run(state) if dry_run else Store(state) as store:
-                return prune(self.config, store, crawl_now(), dry_run=dry_run)
+                return prune(self.config, store, now, dry_run=dry_run)
 
     # ----------------------------------------------------------------------------- site
 
