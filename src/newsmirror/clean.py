@@ -61,6 +61,7 @@ _CSS_NOISE = re.compile(r"/\*.*?\*/|\\|\s", re.S)
 _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
 # Where a lazily loaded image's real picture is, besides _LAZY_SOURCES.
 _LAZY_SETS = ("srcset", "data-srcset", "data-lazy-srcset")
+_LAZY_ATTRIBUTES = frozenset((*_LAZY_SOURCES, *_LAZY_SETS))
 # A placeholder the page's script swaps for the real picture: any inline data: image (a blank
 # GIF, an empty SVG), or a stock picture named for what it is.
 _PLACEHOLDER_NAME = re.compile(
@@ -316,8 +317,8 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
 
 
 def _has_lazy_source(attributes: dict[str, str | None], src: str) -> bool:
-    return (any(name in attributes for name in _LAZY_SOURCES) or any(name in attributes for name in _LAZY_SETS)) \
-        and is_placeholder(src)
+    """A placeholder ``src`` that a lazy-loading attribute can replace (the fix will)."""
+    return any(name in attributes for name in _LAZY_ATTRIBUTES) and is_placeholder(src)
 
 
 # ------------------------------------------------------------------------------ the fallback

@@ -269,7 +269,8 @@ def init(folder: Path) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary.")
 @click.pass_context
 def build(ctx: click.Context, config_path: Path | None, full: bool, quiet: bool) -> None:
-    """Render the built-in site into <output.dir>/public from the state and the posts."""
+    """Render the built-in site into [site] dir (default <output.dir>/public) from the state
+    and the posts."""
     _build(Mirror(_load(ctx, config_path)), quiet=quiet or ctx.obj["quiet"], full=full)
 
 

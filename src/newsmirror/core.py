@@ -340,7 +340,7 @@ class Mirror:
     # ----------------------------------------------------------------------------- site
 
     def build_site(self, *, full: bool = False) -> BuildReport:
-        """Render the built-in site into ``<output.dir>/public`` (only what changed)."""
+        """Render the built-in site into ``config.public_dir`` (only what changed)."""
         # Not imported with the package: workers need none of it.
         from .site import build_site
 

@@ -1,4 +1,4 @@
-"""The built-in static site: the mirrored articles as a news site in ``<output.dir>/public``.
+"""The built-in static site: the mirrored articles as a news site in ``config.public_dir``.
 
 Articles come from the store (which item is where) and the post files it points to (image,
 date, body), so the site shows exactly what the Hexo posts hold. Builds are incremental, in
