@@ -46,7 +46,7 @@ from .dates import parse_date
 from .decide import folder_name
 from .hexo import PostParts, picsum_number_of, read_post
 from .opml import export_opml
-from .store import Store
+from .store import ItemRecord, Store
 from .urls import publishable_url
 from .write import channel_folder, write_and_close, write_atomic
 from .wording import plural
@@ -99,6 +99,7 @@ class Article:
     link: str | None
     author: str
     date: float              # for ordering and display (the post's date, else first seen)
+    month: str               # of the date, "YYYY/MM": its archive page
     image: str
     summary: str
     path: str                # site path of its page: posts/<group>/<site>/<channel>/<name>.html
@@ -106,10 +107,6 @@ class Article:
     seen: float              # when the mirror first saw it: the search shards' order
     href: str                # ``path`` as it goes into links (percent-encoded)
     category_hrefs: tuple[str, str, str]   # its group, site and channel pages, likewise
-
-    @property
-    def month(self) -> str:
-        return _utc(self.date).strftime("%Y/%m")
 
 
 @dataclass(slots=True)
@@ -279,16 +276,21 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
     if not config.output.state.exists():
         return articles, bodies
     with Store(config.output.state, read_only=True) as store:
+        hashes = store.content_hashes()
         for channel in config.channels:
             folder = channel_folder(config.output.posts_dir, channel.group, channel.site,
                                     channel.channel)
-            for record in store.known_items(channel.key).values():
-                key = f"{channel.key}\x00{record.identity}"
+            records: dict[str, ItemRecord] | None = None  # read when an article is not cached
+            for identity, content_hash in hashes.get(channel.key, ()):
+                key = f"{channel.key}\x00{identity}"
                 known = cached.get(key)
                 if (isinstance(known, list) and len(known) == len(_ARTICLE_FIELDS)
-                        and known[1] == record.content_hash):
+                        and known[1] == content_hash):
                     articles.append(_article_from_cache(known))
                     continue
+                if records is None:
+                    records = store.known_items(channel.key)
+                record = records[identity]
                 parts = _read_parts(folder / record.file)
                 if parts is None:
                     report.missing.append(str(folder / record.file))
@@ -304,7 +306,8 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     site=channel.site, channel=channel.channel, title=record.title,
                     link=record.link if (record.link or "").startswith(("http://", "https://")) else None,
                     author=record.author or channel.author,
-                    date=_post_timestamp(parts.date, record.first_seen),
+                    date=(date := _post_timestamp(parts.date, record.first_seen)),
+                    month=_utc(date).strftime("%Y/%m"),
                     image=_card_image(parts.image, config),
                     summary=_summary(body),
                     path=path, file="/".join((*levels, record.file)), seen=record.first_seen,
@@ -441,12 +444,20 @@ def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
               "root": escape(site.root), "version": __version__}
     tree = _category_tree(articles)
     archive = defaultdict(list)
+    # Each category level's articles, newest first, gathered in one pass (filtering the
+    # articles once per site and channel cost 3.5 s of an unchanged build at 50,000).
+    by_level: defaultdict[tuple[str, ...], list[Article]] = defaultdict(list)
     for article in articles:
         archive[article.month].append(article)
+        by_level[(article.group,)].append(article)
+        by_level[(article.group, article.site)].append(article)
+        by_level[(article.group, article.site, article.channel)].append(article)
 
     def page(path: str, template: str, signature: Any, shard: int | None = None,
              **context: Any) -> _Page:
-        digest = hashlib.sha256(repr((template, signature)).encode()).hexdigest()
+        # marshal version 2: a deterministic encoding (later versions share repeated objects
+        # by reference, which depends on how they were made), several times cheaper than repr
+        digest = hashlib.sha256(marshal.dumps((template, signature), 2)).hexdigest()
         return _Page(path, template, {**common, "path": path, **context}, digest, shard)
 
     # Articles, each with the neighbours it links to (newest first), in the order of the
@@ -467,20 +478,20 @@ def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
     yield from _feed(page, "atom.xml", site.title, articles, FEED_ITEMS)
     for group, sites in tree.items():
         group_path = _category_path(group)
-        group_items = [a for a in articles if a.group == group]
+        group_items = by_level[(group,)]
         yield from _listing(page, group_path, group, group_items, site.per_page,
                             crumbs=[(group, group_path)], children=_children(sites, group))
         yield from _feed(page, group_path + "atom.xml", group, group_items)
         for site_name, channels in sites.items():
             site_path = _category_path(group, site_name)
-            site_items = [a for a in group_items if a.site == site_name]
+            site_items = by_level[(group, site_name)]
             yield from _listing(page, site_path, site_name, site_items, site.per_page,
                                 crumbs=[(group, group_path), (site_name, site_path)],
                                 children=_children(channels, group, site_name))
             yield from _feed(page, site_path + "atom.xml", f"{group} / {site_name}", site_items)
             for channel_name in channels:
                 channel_path = _category_path(group, site_name, channel_name)
-                channel_items = [a for a in site_items if a.channel == channel_name]
+                channel_items = by_level[(group, site_name, channel_name)]
                 yield from _listing(
                     page, channel_path, channel_name, channel_items, site.per_page,
                     crumbs=[(group, group_path), (site_name, site_path),

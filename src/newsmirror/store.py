@@ -345,6 +345,15 @@ class Store:
         )
         return {row[0]: ItemRecord(*row) for row in rows}
 
+    def content_hashes(self) -> dict[str, list[tuple[str, str]]]:
+        """Per channel, (identity, content hash) of each of its items, in one query: what the
+        site's build needs to tell which articles it has already read."""
+        hashes: dict[str, list[tuple[str, str]]] = {}
+        for channel, identity, content_hash in self._db.execute(
+                "SELECT channel, identity, content_hash FROM items"):
+            hashes.setdefault(channel, []).append((identity, content_hash))
+        return hashes
+
     def owned_files(self) -> dict[str, set[str]]:
         """Per channel, the case-folded names of the post files its items own."""
         owned: dict[str, set[str]] = {}
