@@ -58,6 +58,9 @@ def prepare(size: int, work: Path, limit: float) -> Path:
     folder = work / f"site-{size}"
     config = folder / "newsmirror.toml"
     if config.exists():
+        # an earlier invocation's site: one run brings its state to this version's schema
+        # (nothing is rewritten when the corpus is unchanged)
+        newsmirror("run", "--quiet", "--config", str(config), limit=limit)
         return config
     shutil.rmtree(folder, ignore_errors=True)
     names = corpus.generate(folder / "corpus", feeds, ITEMS_PER_FEED)

@@ -1,4 +1,5 @@
-"""The tag positions the edits rely on, checked against an HTML5 parser (lexbor).
+"""The tag positions the edits rely on, checked against a second HTML5 parser (lexbor; the
+safety decision's own parse is turbohtml's).
 
 The oracle: give every start tag that ``iter_start_tags`` reports a new attribute at its
 ``insert_at``, then parse. Each of those attributes must come out on an element of the same
@@ -116,3 +117,31 @@ def test_fixes_skipped_on_the_parse_s_word_would_change_nothing(markup, base, pr
         return  # repaired bodies always get every fix
     result = clean_body(markup, base, proxy)
     assert (result.html, result.lead_image) == fix_images(safe, base, proxy)
+
+
+# The same, and the line breaks of Windows-made feeds (the parser counts a CR LF as one character).
+LOCATED_PIECES = LINKED_PIECES + ["\r\n", "\r", '<img\r\nsrc="/a.jpg"\r\nalt="x\r\ny">',
+                                  "<a\r\nhref=x\r\n>", '<img src="a" src=b>', "<img src=a src=>"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(LOCATED_PIECES), max_size=30).map("".join))
+def test_tags_the_parse_located_are_the_tokenizer_s(markup):
+    """The <img> and <a> tags the safety parse reports (turbohtml's source locations) are where
+    the tokenizer of tags.py finds them, with the same attributes and insertion point."""
+    from newsmirror.clean import _inspect, _located_tags
+
+    seen = _inspect(markup)
+    located = list(_located_tags(seen.elements, markup, links=True))
+    assert [tag.start for tag in located] == sorted(tag.start for tag in located), markup
+    scanned = {tag.start: tag for tag in iter_start_tags(markup, names=frozenset(("img", "a")))}
+    for tag in located:
+        assert tag.start in scanned, (markup, tag)
+        other = scanned[tag.start]
+        assert (tag.name, tag.end, tag.insert_at) == (other.name, other.end, other.insert_at), markup
+        assert (tag.dangling is None) == (other.dangling is None), markup
+        for name in ("src", "href", "referrerpolicy", "data-src", "srcset", "alt"):
+            assert tag.get(name) == other.get(name), (markup, name)
+    if seen.problem is None:  # every image of a body kept as served is one the parse located
+        assert {start for start, tag in scanned.items() if tag.name == "img"} <= \
+            {tag.start for tag in located}, markup

@@ -2,16 +2,19 @@
 
 Two tools with two jobs:
 
-* the *decision* whether a body is safe is made on a real HTML5 parse (lexbor, through
-  selectolax) of the body in its place in a page: wrapped as it is published and followed by
-  more markup, so that a body cut off inside a tag, a comment or a ``<style>``, or one that
-  leaves elements open or closes the page's, is seen as the browser will see it;
+* the *decision* whether a body is safe is made on a real HTML5 parse (turbohtml's C parser,
+  scripting on, as in a browser) of the body in its place in a page: wrapped as it is
+  published and followed by more markup, so that a body cut off inside a tag, a comment or a
+  ``<style>``, or one that leaves elements open or closes the page's, is seen as the browser
+  will see it;
 * the *edits* (``referrerpolicy`` on images, lazy ``data-src`` promoted to ``src``, relative
   URLs resolved, the image proxy; and the repairs: a cut-off tail dropped, open elements
   closed, frames that are not players made links, styling that reaches outside the body or
   private URLs removed) are splices into the original text at the positions of the tags, so
-  every byte that needs no change stays as served (FORMAT.md §1). The positions come from a
-  small tokenizer here; whatever it misreads, the parse checks the result again.
+  every byte that needs no change stays as served (FORMAT.md §1). For a body kept as served,
+  the same parse says where its images and links are (its source locations), so the decision
+  and the edits take one pass; other bodies are read by the small tokenizer of tags.py.
+  Whatever an edit does, the parse checks the result again where it can differ.
 
 A body that runs script, or that the repairs do not make safe, goes through the nh3 (ammonia)
 sanitiser, whose output is checked again; only then is markup re-serialised. What even that
@@ -24,15 +27,17 @@ import html
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+import turbohtml
+from turbohtml import Document, Element
 
 from .hexo import markdown_inert, markdown_view
 from .styles import declarations_allowed, filter_declarations, stylesheet_allowed
-from .tags import SPACE, Attribute, StartTag, attribute_insertion, iter_start_tags, raw_text_end
+from .tags import (SPACE, Attribute, StartTag, attribute_insertion, iter_start_tags, raw_text_end,
+                   start_tag_at)
 from .types import CleanBody
 from .urls import browser_host, ip_literal, is_private_host, is_private_url
 
@@ -181,6 +186,8 @@ class _Inspection:
     images_to_fix: bool = False   # an image lacks referrerpolicy or an absolute src
     http_images: bool = False     # an image's src is http:// (an image proxy would take it)
     links_to_fix: bool = False    # a link's href is not absolute
+    # The body's <img> and <a> elements (tree order), which say where their tags are.
+    elements: list[Element] = field(default_factory=list)
 
     def fail(self, kind: str, problem: str) -> _Inspection:
         if self.kind is None or _SEVERITY[kind] > _SEVERITY[self.kind]:
@@ -206,22 +213,67 @@ _IN_PAGE = ("<!DOCTYPE html><html><head></head><body>" + "".join(f"<{t}>" for t 
 _BODY_CLOSE = f'</div><i id="{_MARK}e"></i>'
 
 
-def _context_body(tree: LexborHTMLParser) -> LexborNode | None:
+def _parse_in_page(markup: str, after: str = _BODY_CLOSE) -> Document:
+    """The body parsed in its place in a page, as a browser does (script on), with where each
+    element's start tag is in the text."""
+    return turbohtml.parse(_IN_PAGE + markup + after, scripting=True)
+
+
+def _context_body(document: Document) -> Element | None:
     """The body's wrapper <div> if the body left the page around it as it found it."""
-    if tree.root.attributes or tree.body is None or tree.body.attributes:
-        return None  # <html> or <body> tags in the body gave the page's elements attributes
-    node = tree.body
-    for _ in _CONTAINERS:
-        node = node.child
-        if node is None or node.next is not None or node.attributes:
+    root = document.root
+    if root is None or root.attrs:
+        return None  # <html> tags in the body gave the page's <html> attributes
+    node = root.children[-1] if root.children else None
+    if not isinstance(node, Element) or node.tag != "body" or node.attrs:
+        return None  # ... or its <body>
+    for container in _CONTAINERS:
+        children = node.children
+        if len(children) != 1:
             return None  # something escaped into a container, or the chain was broken
-    wrapper = node.child
-    marker = wrapper.next if wrapper is not None else None
-    if (wrapper is None or wrapper.tag != "div" or wrapper.attributes != {"id": _MARK + "c"}
-            or marker is None or marker.tag != "i" or marker.next is not None
-            or marker.child is not None or marker.attributes != {"id": _MARK + "e"}):
+        node = children[0]
+        if not isinstance(node, Element) or node.tag != container or node.attrs:
+            return None
+    children = node.children
+    if len(children) != 2:
+        return None
+    wrapper, marker = children
+    if (not isinstance(wrapper, Element) or wrapper.tag != "div" or len(wrapper.attrs) != 1
+            or wrapper.attrs.get("id") != _MARK + "c"
+            or not isinstance(marker, Element) or marker.tag != "i" or marker.children
+            or len(marker.attrs) != 1 or marker.attrs.get("id") != _MARK + "e"):
         return None
     return wrapper
+
+
+def _located_tags(elements: list[Element], markup: str, links: bool) -> Iterator[StartTag]:
+    """The start tags of the parse's <img> and <a> elements in ``markup``, in the text's order
+    (the tree's differs where a table's content moved); without the links (``links=False``)
+    and those whose href is absolute, which no fix changes. Elements the parser made without a
+    tag of their own (a reopened <a>) have none, nor has a tag the body does not finish."""
+    # The parser gives where each element's tag starts as a line (1-based; CR LF, CR and LF
+    # each end one, as HTML5 normalises them) and a column, here counted from the body's start.
+    lines = [-len(_IN_PAGE)]
+    lines += [match.end() for match in _NEWLINE.finditer(markup)]
+    for node in sorted(elements, key=_position):
+        if node.tag == "a":
+            href = node.attrs.get("href")
+            if not links or not href or href.startswith(("https://", "http://")):
+                continue
+        where = node.position
+        if where is None:
+            continue
+        # (named as the parser names it: an <image> tag makes an <img>)
+        tag = start_tag_at(markup, lines[where[0] - 1] + where[1], node.tag)
+        if tag is not None:
+            yield tag
+
+
+def _position(node: Element) -> tuple[int, int]:
+    return node.position or (0, 0)
+
+
+_NEWLINE = re.compile("\r\n?|\n")
 
 
 # What _inspect does with an attribute, by its name (the parser gives names in lower case);
@@ -239,23 +291,26 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
     seen = _Inspection()
     if _MARK in markup:
         return seen.fail(UNSAFE, "forged context marker")
-    tree = LexborHTMLParser(_IN_PAGE + markup + _BODY_CLOSE)
-    wrapper = _context_body(tree)
+    document = _parse_in_page(markup)
+    wrapper = _context_body(document)
     # A "<" at the very end is text here, but would open a tag before whatever came next.
     if wrapper is None or markup.endswith("<"):
         seen.structural = True
         seen.fail(STRUCTURE, "markup left open or closing the page's elements")
-        wrapper = tree.body  # inspect what there is all the same: it decides the remedy
+        # inspect what there is all the same, the page's <html> and <body> included (a body's
+        # tags for them give them its attributes): it decides the remedy
+        wrapper = document.root
         if wrapper is None:
             return seen
     styles: list[str] = []
-    for node in wrapper.traverse(include_text=False):
+    for node in wrapper.iter_elements(include_self=seen.structural):
         tag = node.tag
-        attributes = node.attributes
+        attributes = node.attrs
         if tag in _SPECIAL_TAGS:  # one set lookup for the usual <p>, <span>…
             if tag in _FORBIDDEN_ELEMENTS:
                 return seen.fail(UNSAFE, f"<{tag}> element")
             if tag == "img":
+                seen.elements.append(node)
                 seen.images = True
                 src = attributes.get("src")
                 if not src or not src.startswith(("https://", "http://")) \
@@ -264,11 +319,12 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
                 elif src.startswith("http://"):
                     seen.http_images = True
             elif tag == "a":
+                seen.elements.append(node)
                 href = attributes.get("href")
                 if href and not href.startswith(("https://", "http://")):
                     seen.links_to_fix = True
             elif tag == "style":
-                css = node.text(deep=True) or ""
+                css = node.text
                 if not css_is_safe(css):
                     return seen.fail(UNSAFE, "<style> with script")
                 styles.append(css)
@@ -280,6 +336,8 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
         if not attributes:
             continue
         for name, value in attributes.items():
+            if value.__class__ is list:  # the parser splits class, rel… into words
+                value = " ".join(value)
             kind = _ATTRIBUTE_KINDS.get(name)
             if kind is None:
                 # An event attribute left empty (RSSHub's bare ``onclick``) runs nothing.
@@ -316,7 +374,7 @@ def _inspect(markup: str, policy: CleanPolicy = DEFAULT_POLICY) -> _Inspection:
     return seen
 
 
-def _has_lazy_source(attributes: dict[str, str | None], src: str) -> bool:
+def _has_lazy_source(attributes: Mapping[str, object], src: str) -> bool:
     """A placeholder ``src`` that a lazy-loading attribute can replace (the fix will)."""
     return any(name in attributes for name in _LAZY_ATTRIBUTES) and is_placeholder(src)
 
@@ -417,14 +475,20 @@ _SPECIAL_TAGS = _FORBIDDEN_ELEMENTS | {"style", "iframe", "img", "a"}
 
 
 def fix_images(markup: str, base_url: str | None, image_proxy: str = "", *,
-               images: bool = True, links: bool = True) -> tuple[str, str | None]:
+               images: bool = True, links: bool = True,
+               tags: Iterable[StartTag] | None = None) -> tuple[str, str | None]:
     """Splice the image and link fixes into the text; return it with the lead image. Told that
     no image needs a fix (``images=False``), it reads images only up to the lead image; told
-    that no link does (``links=False``), it skips links."""
+    that no link does (``links=False``), it skips links. ``tags``: the text's <img> and <a>
+    start tags, if the parse found them already."""
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), non-overlapping
     lead: str | None = None
-    for tag in iter_start_tags(markup, names=_TAGS_WE_EDIT if links else _IMAGES):
+    if tags is None:
+        tags = iter_start_tags(markup, names=_TAGS_WE_EDIT if links else _IMAGES)
+    for tag in tags:
         if tag.name == "a":
+            if not links:
+                continue
             href = tag.get("href")
             if href is not None and href.value:
                 _replace_url(edits, href, html.unescape(href.value), base_url, "")
@@ -515,14 +579,14 @@ def _apply(markup: str, edits: list[tuple[int, int, str]]) -> str:
 def _close_open_elements(markup: str) -> str:
     """The end tags that close what the body leaves open, innermost first: read off the parse
     as the ancestors of a marker put at the body's end ("" if the marker is not in the body)."""
-    tree = LexborHTMLParser(_IN_PAGE + markup + f'<i id="{_MARK}p"></i>')
-    marker = tree.css_first(f"i#{_MARK}p")
+    document = _parse_in_page(markup, f'<i id="{_MARK}p"></i>')
+    marker = document.find("i", id=_MARK + "p")
     closers: list[str] = []
     node = marker.parent if marker is not None else None
-    while node is not None and node.attributes.get("id") != _MARK + "c":
+    while isinstance(node, Element) and node.attrs.get("id") != _MARK + "c":
         closers.append(f"</{node.tag}>")
         node = node.parent
-    return "".join(closers) if node is not None else ""
+    return "".join(closers) if isinstance(node, Element) else ""
 
 
 def _repair_structure(markup: str) -> str:
@@ -651,13 +715,15 @@ def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "",
         links = seen.links_to_fix and base_url is not None
         if seen.images or links:
             fixed, lead = fix_images(safe, base_url, image_proxy, links=links,
+                                     tags=_located_tags(seen.elements, safe, links),
                                      images=seen.images_to_fix or bool(image_proxy and seen.http_images))
         else:
             fixed, lead = safe, None
     # The edits are escaped public URLs and attributes, spliced into start tags where the HTML5
-    # tokenizer sees them (tags.py; tests/test_tags.py holds it to lexbor's parse), so they
-    # change attributes only and the verdict carries over. A body the repairs changed, which
-    # may be anything the sanitiser made of it, is parsed again.
+    # tokenizer sees them (the parse's source locations, or tags.py; tests/test_tags.py holds
+    # both to each other and to a second parser, lexbor), so they change attributes only and
+    # the verdict carries over. A body the repairs changed, which may be anything the
+    # sanitiser made of it, is parsed again.
     if fixed is not safe and seen is None and unsafe_reason(fixed, policy):
         fixed, seen, sanitized = make_safe(fixed, policy)
         fixed, lead = fix_images(fixed, base_url, image_proxy)

@@ -176,6 +176,18 @@ def _read_attributes(s: str, start: int, end: int) -> tuple[list[Attribute], int
     return attributes, (end - 2 if end - 2 >= i and s[end - 2] == "/" else end - 1)
 
 
+_START_TAG = re.compile(rf"<([a-zA-Z][^{_S}/>]*+){_ATTRIBUTES}")
+
+
+def start_tag_at(markup: str, start: int, name: str | None = None) -> StartTag | None:
+    """The start tag that begins at ``markup[start]`` (where a parser saw one; ``name``: what
+    the parser made of it), or None if the text ends inside it."""
+    match = _START_TAG.match(markup, start)
+    if match is None:
+        return None
+    return StartTag(name or match.group(1).lower(), start, match.end(), markup)
+
+
 def iter_start_tags(markup: str, unterminated: list[int] | None = None,
                     names: frozenset[str] | None = None) -> Iterator[StartTag]:
     """The start tags (only those named in ``names``, if given), skipping comments and the
