@@ -97,6 +97,8 @@ CONTENDERS = {
 if __name__ == "__main__":
     name, workdir, urls_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     summary = CONTENDERS[name](workdir, urls_file.read_text().split())
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not RUSAGE_SELF: a child's ru_maxrss starts at its parent's high-water mark.
+    with open("/proc/self/status") as status:
+        own = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"summary": summary, "peak_mb": max(own, children) / 1024}))

@@ -215,6 +215,29 @@ def newsmirror(*args, cwd=None, env_extra=None, due_only=False):
                           text=True, cwd=cwd, env=env, timeout=120)
 
 
+# A child's ru_maxrss starts at its parent's high-water mark (Linux carries it across fork and
+# exec), so inside pytest it would report pytest's own size. VmHWM belongs to the new process
+# image alone; its workers are counted through RUSAGE_CHILDREN.
+_MEASURED_RUN = """\
+import resource, runpy, sys
+sys.argv = ['newsmirror', 'run', '--config', sys.argv[1]]
+try:
+    runpy.run_module('newsmirror', run_name='__main__')
+finally:
+    with open('/proc/self/status') as status:
+        own = next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print('PEAK', max(own, workers) // 1024, file=sys.stderr)
+"""
+
+
+def run_measured(config: Path, timeout: float) -> tuple[subprocess.CompletedProcess, int]:
+    """``newsmirror run`` as a subprocess, with the peak memory (MB) of it and its workers."""
+    result = subprocess.run([sys.executable, "-c", _MEASURED_RUN, str(config)],
+                            capture_output=True, text=True, timeout=timeout)
+    return result, int(result.stderr.rsplit("PEAK", 1)[1].split()[0])
+
+
 def channel_toml(group, site, channel, url, extra=""):
     return f'\n[[channel]]\ngroup = "{group}"\nsite = "{site}"\nchannel = "{channel}"\nurl = "{url}"\n{extra}'
 

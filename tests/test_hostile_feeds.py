@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import Response, channel_toml, item, newsmirror, posts_in, rss, write_config
+from conftest import Response, channel_toml, item, newsmirror, posts_in, rss, run_measured, write_config
 from newsmirror.exceptions import FeedError
 from newsmirror.parse import parse_feed
 
@@ -35,10 +34,6 @@ def _entity_doc(declarations: str, use: str) -> bytes:
     return (f'<?xml version="1.0"?>\n<!DOCTYPE rss [{declarations}]>\n<rss version="2.0"><channel>'
             f"<title>t</title><item><title>x{use}</title><description>d{use}</description>"
             "<guid>1</guid></item></channel></rss>").encode()
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def test_billion_laughs_does_not_expand():
@@ -125,13 +120,7 @@ def test_hundred_thousand_items_and_a_50mb_item(tmp_path, server):
         channel_toml("g", "s", "huge", server.url("/huge")),
         channel_toml("g", "s", "fine", server.url("/fine")),
     ])
-    script = ("import resource, sys, runpy; sys.argv = ['newsmirror', 'run', '--config', sys.argv[1]];\n"
-              "try:\n runpy.run_module('newsmirror', run_name='__main__')\n"
-              "finally:\n print('PEAK', max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-              " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) // 1024, file=sys.stderr)")
-    result = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True,
-                            text=True, timeout=300)
-    peak = int(result.stderr.rsplit("PEAK", 1)[1].split()[0])
+    result, peak = run_measured(config, timeout=300)
     assert peak <= 300, peak
     # 100,000 items: the first 15 are written. 50 MB: over max_bytes (20 MB), a failed feed.
     assert result.returncode == 1

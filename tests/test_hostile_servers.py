@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from conftest import Response, channel_toml, item, newsmirror, posts_in, rss, write_config
+from conftest import Response, channel_toml, item, newsmirror, posts_in, rss, run_measured, write_config
 
 TIMEOUT = 2
 
@@ -121,15 +121,10 @@ def test_every_hostile_server_is_cut_off(tmp_path, server, silent_port):
                                              f"timeout = {TIMEOUT}\nretries = 2\nmax_bytes = 5000000")
     config.write_text(text, "utf-8")
 
-    script = ("import resource, sys, runpy; sys.argv = ['newsmirror', 'run', '--config', sys.argv[1]];\n"
-              "try:\n runpy.run_module('newsmirror', run_name='__main__')\n"
-              "finally:\n print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)")
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True,
-                            text=True, timeout=60)
+    result, peak = run_measured(config, timeout=60)
     elapsed = time.monotonic() - start
     assert elapsed < TIMEOUT + 3, elapsed  # start-up, the timeout, and a margin
-    peak = int(result.stderr.rsplit("PEAK", 1)[1].split()[0])
     assert peak <= 300, peak
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
