@@ -27,6 +27,7 @@ import html
 import re
 import secrets
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
@@ -254,7 +255,10 @@ def _located_tags(elements: list[Element], markup: str, links: bool) -> Iterator
     # The parser gives where each element's tag starts as a line (1-based; CR LF, CR and LF
     # each end one, as HTML5 normalises them) and a column, here counted from the body's start.
     lines = [-len(_IN_PAGE)]
-    lines += [match.end() for match in _NEWLINE.finditer(markup)]
+    if "\r" in markup:
+        lines += [match.end() for match in _NEWLINE.finditer(markup)]
+    else:  # (the usual case, in a tenth of the time)
+        lines += accumulate(len(line) + 1 for line in markup.split("\n")[:-1])
     for node in sorted(elements, key=_position):
         if node.tag == "a":
             href = node.attrs.get("href")
@@ -264,7 +268,7 @@ def _located_tags(elements: list[Element], markup: str, links: bool) -> Iterator
         if where is None:
             continue
         # (named as the parser names it: an <image> tag makes an <img>)
-        tag = start_tag_at(markup, lines[where[0] - 1] + where[1], node.tag)
+        tag = start_tag_at(markup, lines[where[0] - 1] + where[1], node.tag, node.attrs)
         if tag is not None:
             yield tag
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
+from typing import Container, Iterator
 
 # HTML5 whitespace is exactly these five; Python's \s would also split on U+3000 and friends.
 SPACE = "\t\n\f\r "
@@ -36,13 +36,20 @@ class Attribute:
     quoted: bool
 
 
-class StartTag:
-    """A start tag at ``markup[start:end]``; its attributes are read when first asked for."""
+# Before a tag's '>', a character that leaves where a new attribute goes, or whether the last
+# one has a value, to a full read of its attributes ('/>', '= >', 'src=/>'…).
+_BEFORE_END_UNCLEAR = "/=" + SPACE
 
-    __slots__ = ("name", "start", "end", "_markup", "_attributes", "_insert_at", "_hint")
+
+class StartTag:
+    """A start tag at ``markup[start:end]``; its attributes are read when first asked for, and
+    only if what the caller already knows does not answer."""
+
+    __slots__ = ("name", "start", "end", "_markup", "_attributes", "_insert_at", "_hint",
+                 "_present")
 
     def __init__(self, name: str, start: int, end: int, markup: str,
-                 hint: Attribute | None = None) -> None:
+                 hint: Attribute | None = None, present: Container[str] | None = None) -> None:
         self.name = name       # lower case
         self.start = start
         self.end = end         # just past '>'
@@ -50,6 +57,7 @@ class StartTag:
         self._attributes: list[Attribute] | None = None
         self._insert_at = -1
         self._hint = hint      # the first attribute, when the scanner read it
+        self._present = present  # the names of its attributes, when a parser read them
 
     def __repr__(self) -> str:
         return f"StartTag({self.name!r}, {self.start}, {self.end})"
@@ -64,12 +72,17 @@ class StartTag:
     def insert_at(self) -> int:
         """Where a new attribute goes (before '/>' or '>')."""
         if self._attributes is None:
+            if self._markup[self.end - 2] not in _BEFORE_END_UNCLEAR:
+                return self.end - 1  # right before the '>' that follows a name or a value
             self.attributes  # noqa: B018 (reads them)
         return self._insert_at
 
     def get(self, name: str) -> Attribute | None:
-        if self._attributes is None and self._hint is not None and self._hint.name == name:
-            return self._hint  # the first attribute of that name: the one that counts
+        if self._attributes is None:
+            if self._hint is not None and self._hint.name == name:
+                return self._hint  # the first attribute of that name: the one that counts
+            if self._present is not None and name not in self._present:
+                return None
         for attribute in self.attributes:
             if attribute.name == name:
                 return attribute  # HTML5: the first of duplicate attributes wins
@@ -79,6 +92,8 @@ class StartTag:
     def dangling(self) -> Attribute | None:
         """The last attribute if its '=' has no value (``<img src=>``): whatever is put right
         after it would become its value."""
+        if self._attributes is None and self._markup[self.end - 2] not in _BEFORE_END_UNCLEAR:
+            return None  # the tag ends right after a name or a value
         last = self.attributes[-1] if self.attributes else None
         if last is not None and last.value == "" and not last.quoted and last.value_end == self.insert_at:
             return last
@@ -176,16 +191,24 @@ def _read_attributes(s: str, start: int, end: int) -> tuple[list[Attribute], int
     return attributes, (end - 2 if end - 2 >= i and s[end - 2] == "/" else end - 1)
 
 
-_START_TAG = re.compile(rf"<([a-zA-Z][^{_S}/>]*+){_ATTRIBUTES}")
+# A start tag, and its first attribute when that is written name="value" (as a tag's src or
+# href usually is), so that asking for it needs no full read.
+_START_TAG = re.compile(rf"""<([a-zA-Z][^{_S}/>]*+)"""
+                        rf"""(?:[{_S}]++([^{_S}/>="'<][^{_S}/>="'<]*+)="([^"]*+)")?+{_ATTRIBUTES}""")
 
 
-def start_tag_at(markup: str, start: int, name: str | None = None) -> StartTag | None:
+def start_tag_at(markup: str, start: int, name: str | None = None,
+                 present: Container[str] | None = None) -> StartTag | None:
     """The start tag that begins at ``markup[start]`` (where a parser saw one; ``name``: what
-    the parser made of it), or None if the text ends inside it."""
+    the parser made of it; ``present``: the names of the attributes it read), or None if the
+    text ends inside it."""
     match = _START_TAG.match(markup, start)
     if match is None:
         return None
-    return StartTag(name or match.group(1).lower(), start, match.end(), markup)
+    hint = None
+    if match.start(2) >= 0:
+        hint = Attribute(match.group(2).lower(), match.group(3), match.start(3), match.end(3), True)
+    return StartTag(name or match.group(1).lower(), start, match.end(), markup, hint, present)
 
 
 def iter_start_tags(markup: str, unterminated: list[int] | None = None,
