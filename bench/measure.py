@@ -25,14 +25,16 @@ class SetAside:
     """Output a benchmark is done with, moved out of the way and deleted only when it ends.
 
     On ext4 without a journal (this machine's root file system), creating a file skips, one
-    by one, every free inode whose deletion is under ~30 s old (``recently_deleted()`` in
-    fs/ext4/ialloc.c; seen with ``perf record``). A full build of 10,000 articles right after
-    deleting the previous build's 13,000 files spent 8-11 s in the kernel; with nothing
-    deleted in the minute before, 1.7-3 s. No user deletes the site before each build, so a
-    benchmark should not make its contenders pay for its own clean-up.
+    by one, every free inode deleted less than 60 s ago, or 300 s more while its inode table
+    block is not yet written back (``recently_deleted()`` in fs/ext4/ialloc.c; seen with
+    ``perf record``). A full build of 10,000 articles right after deleting the previous
+    build's 13,000 files spent 8-11 s in the kernel; with nothing deleted in the minute
+    before, 1.7-3 s. No user deletes the site before each build, so a benchmark should not
+    make its contenders pay for its own clean-up. After deleting, it writes everything back
+    (sync) and waits out the 60 s.
     """
 
-    SETTLE_SECONDS = 35
+    SETTLE_SECONDS = 61
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -49,13 +51,33 @@ class SetAside:
         """Delete what was set aside; if there was anything, wait until it costs nothing."""
         if self.folder.exists():
             shutil.rmtree(self.folder, ignore_errors=True)
+            os.sync()
             time.sleep(self.SETTLE_SECONDS)
 
 
+# kcmp(2), which tells whether two processes share one address space (KCMP_VM).
+_KCMP = {"x86_64": 312, "aarch64": 272}.get(os.uname().machine)
+_KCMP_VM = 1
+
+
+def _same_memory(first: int, second: int) -> bool:
+    if _KCMP is None:
+        return False
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).syscall(_KCMP, first, second, _KCMP_VM, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 def group_rss_mb(group: int) -> float:
-    """Resident memory of every process in a process group (a program and its children)."""
+    """Resident memory of every process in a process group (a program and its children).
+
+    A child between its spawn and its exec shares its parent's address space (vfork, as
+    subprocess and posix_spawn do), and its RSS is the parent's: counted once, or each Pagefind
+    a build starts would briefly add the whole build's memory again."""
     page = os.sysconf("SC_PAGE_SIZE")
-    total = 0
+    members: list[tuple[int, int, int]] = []  # (pid, parent, rss in pages)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -63,10 +85,13 @@ def group_rss_mb(group: int) -> float:
             stat = Path(f"/proc/{entry}/stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()
             if int(fields[2]) == group:      # pgrp
-                total += int(fields[21]) * page  # rss in pages
+                members.append((int(entry), int(fields[1]), int(fields[21])))  # ppid, rss
         except (OSError, ValueError, IndexError):
             continue
-    return total / 2**20
+    pids = {pid for pid, _, _ in members}
+    total = sum(rss for pid, parent, rss in members
+                if not (parent in pids and _same_memory(pid, parent)))
+    return total * page / 2**20
 
 
 def measure_command(argv: list[str], *, limit: float, cwd: Path | None = None,

