@@ -150,6 +150,41 @@ def test_incremental_builds(tmp_path, server):
     assert all(before[f"page/{n}/index.html"] == after[f"page/{n}/index.html"] for n in (1, 2, 3, 4))
 
 
+def test_the_cache_copies_the_pieces_a_build_did_not_change(tmp_path, server, monkeypatch):
+    """The build cache holds its articles in pieces, in the order the mirror first saw them;
+    after new articles, the pieces before them are copied from the old file, and what loads
+    is what a build from scratch would store."""
+    import newsmirror.site as site
+    monkeypatch.setattr(site, "CACHE_CHUNK", 3)
+    server.routes["/world"] = Response(200, rss(*dated_items(0, 7)))
+    server.routes["/tech"] = Response(200, rss(*dated_items(100, 2, "Gadget")))
+    config_path = site_config(tmp_path, server)
+    assert newsmirror("run", "--config", str(config_path)).returncode == 0
+    config = load_config(config_path)
+    build_site(config)
+    cache_path = config.output.state.parent / "site-cache.marshal"
+    search_path = cache_path.with_name("search-cache.marshal")
+    old = cache_path.read_bytes()
+    old_pieces = site._load_cache(cache_path, search_path)["file"].pieces
+    assert len(old_pieces) == 3  # 9 articles
+
+    server.routes["/world"] = Response(200, rss(*dated_items(0, 9)))
+    assert newsmirror("run", "--config", str(config_path)).returncode == 0
+    copied = []
+    pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, at: copied.append(at) or pread(fd, n, at))
+    assert build_site(config).written
+    assert copied == [start for _, start, _ in old_pieces]  # the three earlier pieces
+    new = cache_path.read_bytes()
+    loaded = site._load_cache(cache_path, search_path)
+    assert len(loaded["file"].pieces) == 4  # 11 articles
+    for keys, start, end in old_pieces:
+        assert old[start:end] in new, keys
+    fresh, _ = site._collect(config, {}, site.BuildReport())
+    assert loaded["articles"] == {a.key: site._article_to_cache(a) for a in fresh}
+    assert build_site(config).written == 0  # and the next build finds nothing to do
+
+
 def test_search_shards_are_reindexed_only_when_they_change(tmp_path, server, monkeypatch):
     import newsmirror.site as site_module
     monkeypatch.setattr(site_module, "SEARCH_SHARD", 10)
