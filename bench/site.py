@@ -155,9 +155,9 @@ def main() -> None:
     try:
         for size in sizes:
             measure_size(size, args, aside, results)
+        write_results(args, sizes, results)
     finally:
         aside.empty()
-    write_results(args, sizes, results)
 
 
 def measure_size(size: int, args: argparse.Namespace, aside: SetAside,

@@ -163,6 +163,18 @@ def write(tmp_path, text: str) -> Path:
     return path
 
 
+def test_the_public_api_reads_routes_as_the_command_does(tmp_path):
+    """make_mirror() loads a config as the command line does: its routes become channels."""
+    from newsmirror import make_mirror, read_config
+    path = write(tmp_path, '[[route]]\npath = "/aljazeera/news"\n')
+    mirror = make_mirror(path)
+    assert [c.key for c in mirror.config.channels] == ["新媒体/Aljazeera 半岛网/新闻"]
+    assert mirror.config.channels == with_routes(load_config(path)).channels
+    assert read_config(path, routes=False).channels == ()
+    with pytest.raises(ConfigError, match="newsmirror.toml"):
+        make_mirror(tmp_path / "missing" / "newsmirror.toml")
+
+
 def test_routes_expand_to_channels_with_catalogue_levels_and_parameters(tmp_path):
     config = with_routes(load_config(write(tmp_path, '''
 [[route]]

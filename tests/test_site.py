@@ -14,7 +14,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from newsmirror.catalog import with_routes
+from newsmirror import make_mirror
 from newsmirror.config import load_config
 from newsmirror.site import build_site
 
@@ -385,7 +385,7 @@ def _build_golden_example(tmp_path, full: bool = False) -> dict[str, bytes]:
     config_path.write_text(config_path.read_text("utf-8").replace("search = true", "search = false"),
                            encoding="utf-8")
     assert newsmirror("run", "--config", str(config_path)).returncode == 0
-    report = build_site(with_routes(load_config(config_path)), full=full)
+    report = make_mirror(config_path).build_site(full=full)
     assert report.articles == 8 and not report.missing
     public = examples / "site" / "public"
     return {str(p.relative_to(public)): p.read_bytes() for p in sorted(public.rglob("*"))

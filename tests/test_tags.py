@@ -127,7 +127,7 @@ LOCATED_PIECES = LINKED_PIECES + ["\r\n", "\r", '<img\r\nsrc="/a.jpg"\r\nalt="x\
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.sampled_from(LOCATED_PIECES), max_size=30).map("".join))
 def test_tags_the_parse_located_are_the_tokenizer_s(markup):
-    """The <img> and <a> tags the safety parse reports (turbohtml's source locations) are where
+    """The <img> and <a> tags the safety parse reports (turbohtml's element positions) are where
     the tokenizer of tags.py finds them, with the same attributes and insertion point."""
     from newsmirror.clean import _inspect, _located_tags
 

@@ -12,7 +12,7 @@ Two tools with two jobs:
   closed, frames that are not players made links, styling that reaches outside the body or
   private URLs removed) are splices into the original text at the positions of the tags, so
   every byte that needs no change stays as served (FORMAT.md §1). For a body kept as served,
-  the same parse says where its images and links are (its source locations), so the decision
+  the same parse says where its images and links are (the positions of their tags), so the decision
   and the edits take one pass; other bodies are read by the small tokenizer of tags.py.
   Whatever an edit does, the parse checks the result again where it can differ.
 
@@ -484,15 +484,13 @@ def fix_images(markup: str, base_url: str | None, image_proxy: str = "", *,
     """Splice the image and link fixes into the text; return it with the lead image. Told that
     no image needs a fix (``images=False``), it reads images only up to the lead image; told
     that no link does (``links=False``), it skips links. ``tags``: the text's <img> and <a>
-    start tags, if the parse found them already."""
+    start tags (no <a> when ``links`` is false), if the parse found them already."""
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), non-overlapping
     lead: str | None = None
     if tags is None:
         tags = iter_start_tags(markup, names=_TAGS_WE_EDIT if links else _IMAGES)
     for tag in tags:
         if tag.name == "a":
-            if not links:
-                continue
             href = tag.get("href")
             if href is not None and href.value:
                 _replace_url(edits, href, html.unescape(href.value), base_url, "")
@@ -724,7 +722,7 @@ def clean_body(markup: str, base_url: str | None = None, image_proxy: str = "",
         else:
             fixed, lead = safe, None
     # The edits are escaped public URLs and attributes, spliced into start tags where the HTML5
-    # tokenizer sees them (the parse's source locations, or tags.py; tests/test_tags.py holds
+    # tokenizer sees them (the positions the parse gives, or tags.py; tests/test_tags.py holds
     # both to each other and to a second parser, lexbor), so they change attributes only and
     # the verdict carries over. A body the repairs changed, which may be anything the
     # sanitiser made of it, is parsed again.

@@ -18,9 +18,9 @@ from typing import Any, Callable, NoReturn
 import click
 
 from . import __version__
-from .catalog import LANGUAGES, CatalogRoute, category_label, load_catalog, with_routes
-from .config import DEFAULT_RSSHUB_BASE, Config, load_config
-from .core import DEFERRED, FAILED, NOT_DUE, FeedOutcome, Mirror
+from .catalog import LANGUAGES, CatalogRoute, category_label, load_catalog
+from .config import DEFAULT_RSSHUB_BASE, Config
+from .core import DEFERRED, FAILED, NOT_DUE, FeedOutcome, Mirror, read_config
 from .exceptions import ConfigError, LockedError, StorageError
 from .rsshub import unfilled_parameters
 from .wording import plural
@@ -46,8 +46,7 @@ def _config_path(ctx: click.Context, config_path: Path | None) -> Path:
 def _load(ctx: click.Context, config_path: Path | None, *, routes: bool = True) -> Config:
     """The config, its ``[[route]]`` entries expanded through the catalogue unless told not."""
     try:
-        config = load_config(_config_path(ctx, config_path))
-        return with_routes(config) if routes else config
+        return read_config(_config_path(ctx, config_path), routes=routes)
     except ConfigError as exc:
         _fail(str(exc), EXIT_CONFIG)
 

@@ -15,7 +15,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .config import Channel, Config
+from .catalog import with_routes
+from .config import Channel, Config, load_config
 from .dates import now as crawl_now
 from .decide import health_flags, next_fetch, renamed_channels
 from .exceptions import Deferred, FeedError, NotModified
@@ -108,8 +109,23 @@ def settings_hash(config: Config, channel: Channel) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
+def read_config(path: Path | str, *, routes: bool = True) -> Config:
+    """The config at ``path`` as the command line reads it: its ``[[route]]`` entries expanded
+    into channels through the RSSHub catalogue, unless ``routes`` is false. Raises
+    :class:`ConfigError` naming the file."""
+    config = load_config(Path(path))
+    return with_routes(config) if routes else config
+
+
+def make_mirror(config_path: Path | str) -> Mirror:
+    """A :class:`Mirror` of the config at ``config_path``, loaded exactly as the command line
+    loads it (routes included): ``make_mirror("newsmirror.toml").run()``."""
+    return Mirror(read_config(config_path))
+
+
 class Mirror:
-    """Runs a configuration: ``Mirror(load_config(path)).run()``."""
+    """Runs a configuration (see :func:`make_mirror`; ``Mirror(config)`` takes a
+    :class:`Config` as it is, routes not expanded)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
